@@ -1,0 +1,22 @@
+# lit configuration: each .nn/.test file under tests/lit states how it runs
+# (RUN: lines) and what it must print (CHECK: lines, checked by FileCheck).
+import os
+import lit.formats
+
+config.name = "nabla"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".nn", ".test", ".nnir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.nabla_bin_dir, "tests", "lit-out")
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in"]
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.nabla_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+# Sanitizer settings pass through to the tool under test.
+for var in ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%nabla", os.path.join(config.nabla_bin_dir, "nabla")))
+config.substitutions.append(("%examples", os.path.join(config.nabla_source_dir, "examples")))
+config.substitutions.append(("%python", "/usr/bin/python3"))

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Nabla needs to build, test and run, and nothing else.
+# Packages already installed are skipped, so running it again costs one dpkg query.
+#
+#   tools/install-deps.sh            build and test dependencies
+#   tools/install-deps.sh --data     also the Fashion-MNIST dataset used by `make run`
+set -euo pipefail
+
+packages=(
+  # Build: compiler, generator, cache.
+  cmake ninja-build ccache g++
+  clang-19 libclang-rt-19-dev   # the compiler; ASan/UBSan and libFuzzer runtimes
+  llvm-19-dev llvm-19-tools     # LLVM libraries and CMake package; FileCheck-19
+  libfmt-dev libgtest-dev zlib1g-dev
+  # Test oracles: /usr/bin/python3 with NumPy and PyTorch.
+  python3 python3-numpy python3-torch
+)
+if [[ "${1:-}" == "--data" ]]; then
+  packages+=(dataset-fashion-mnist)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

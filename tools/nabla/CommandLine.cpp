@@ -1,0 +1,225 @@
+#include "CommandLine.h"
+
+#include <fmt/format.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <string_view>
+
+namespace nabla::cli {
+
+namespace {
+
+constexpr const char *kVersion = "0.1.0";
+
+struct CommandInfo {
+  Command command;
+  const char *name;
+  const char *synopsis;
+};
+
+/// The commands this build provides, in the order `--help` lists them.
+const std::vector<CommandInfo> &commands() {
+  static const std::vector<CommandInfo> list = {
+      {Command::Check, "check",
+       "check SCRIPT                 parse, resolve, type-check; silent "
+       "on success"},
+      {Command::Dump, "dump", "dump SCRIPT --emit=STAGE     print one stage to stdout"},
+  };
+  return list;
+}
+
+unsigned bit(Command c) { return 1u << static_cast<unsigned>(c); }
+constexpr unsigned kAllCommands = ~0u;
+
+struct OptionSpec {
+  std::string_view name; ///< "--emit", or "-v"
+  bool takesValue;
+  unsigned commands; ///< bit(Command) mask
+  std::string_view help;
+  /// Stores the value; returns an error message, or "" when it is good.
+  std::function<std::string(Options &, std::string_view)> apply;
+};
+
+std::string parseInt(std::string_view text, int64_t lo, int64_t hi, int64_t &out) {
+  const char *end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  if (ec != std::errc() || ptr != end)
+    return fmt::format("'{}' is not an integer", text);
+  if (out < lo || out > hi)
+    return fmt::format("{} is out of range ({} to {})", out, lo, hi);
+  return "";
+}
+
+std::string parseDouble(std::string_view text, double &out) {
+  const char *end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  if (ec != std::errc() || ptr != end || !std::isfinite(out))
+    return fmt::format("'{}' is not a finite number", text);
+  return "";
+}
+
+/// Splits NAME=VALUE; NAME must look like an identifier.
+std::string splitNamed(std::string_view text, std::string &name, std::string &value) {
+  size_t eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+    return fmt::format("expected NAME=VALUE, got '{}'", text);
+  name = std::string(text.substr(0, eq));
+  value = std::string(text.substr(eq + 1));
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok)
+      return fmt::format("'{}' is not a valid name", name);
+  }
+  return "";
+}
+
+const std::vector<OptionSpec> &optionSpecs() {
+  const unsigned compile = kAllCommands;
+  static const std::vector<OptionSpec> specs = {
+      {"--set", true, compile, "NAME=VALUE  override a const",
+       [](Options &o, std::string_view v) {
+         std::string name, value;
+         std::string err = splitNamed(v, name, value);
+         double number = 0;
+         if (err.empty())
+           err = parseDouble(value, number);
+         if (err.empty())
+           o.sets.emplace_back(name, number);
+         return err;
+       }},
+      {"--dtype", true, compile, "f64         compile every f32 value as f64",
+       [](Options &o, std::string_view v) {
+         if (v == "f64")
+           o.f64 = true;
+         else if (v != "f32")
+           return fmt::format("'{}' is not a dtype; use f64 (or f32, the default)", v);
+         return std::string();
+       }},
+      {"--threads", true, compile, "N         worker threads (default: all cores)",
+       [](Options &o, std::string_view v) {
+         int64_t n = 0;
+         std::string err = parseInt(v, 1, 1024, n);
+         o.threads = static_cast<int>(n);
+         return err;
+       }},
+      {"--emit", true, bit(Command::Dump), "STAGE        the stage to print",
+       [](Options &o, std::string_view v) {
+         for (const std::string &s : dumpStages())
+           if (v == s) {
+             o.emit = s;
+             return std::string();
+           }
+         std::string stages;
+         for (const std::string &s : dumpStages())
+           stages += (stages.empty() ? "" : ", ") + s;
+         return fmt::format("unknown stage '{}'; the stages are {}", v, stages);
+       }},
+  };
+  return specs;
+}
+
+void printUsage(llvm::raw_ostream &os) {
+  os << "usage: nabla COMMAND SCRIPT [options]\n\ncommands:\n";
+  for (const CommandInfo &c : commands())
+    os << "  " << c.synopsis << "\n";
+  os << "\noptions:\n";
+  for (const OptionSpec &s : optionSpecs()) {
+    bool offered = false;
+    for (const CommandInfo &c : commands())
+      offered |= (s.commands & bit(c.command)) != 0;
+    if (offered)
+      os << "  " << s.name << (s.takesValue ? " " : "  ") << s.help << "\n";
+  }
+  os << "  -O0 ... -O3      optimization level (default -O2)\n"
+     << "  --help           this text\n  --version        the version\n"
+     << "\nSee docs/cli.md for every command and option.\n";
+}
+
+ParseResult usageError(const std::string &message) {
+  llvm::errs() << "nabla: error: " << message << "\nrun 'nabla --help' for usage\n";
+  return {std::nullopt, 2};
+}
+
+} // namespace
+
+const std::vector<std::string> &dumpStages() {
+  static const std::vector<std::string> stages = {"tokens", "ast"};
+  return stages;
+}
+
+ParseResult parseCommandLine(int argc, const char *const *argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty())
+    return usageError("no command given");
+  for (std::string_view a : args) {
+    if (a == "--help" || a == "-h" || a == "help") {
+      printUsage(llvm::outs());
+      return {std::nullopt, 0};
+    }
+    if (a == "--version") {
+      llvm::outs() << "nabla " << kVersion << " (LLVM " << LLVM_VERSION_STRING << ")\n";
+      return {std::nullopt, 0};
+    }
+  }
+  Options options;
+  const CommandInfo *command = nullptr;
+  for (const CommandInfo &c : commands())
+    if (args[0] == c.name)
+      command = &c;
+  if (!command)
+    return usageError(fmt::format("unknown command '{}'", args[0]));
+  options.command = command->command;
+
+  bool haveScript = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a.size() == 3 && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3') {
+      options.optLevel = a[2] - '0';
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-' && a != "-") {
+      std::string_view name = a, value;
+      bool inlineValue = false;
+      if (size_t eq = a.find('='); eq != std::string_view::npos && a.substr(0, 2) == "--") {
+        name = a.substr(0, eq);
+        value = a.substr(eq + 1);
+        inlineValue = true;
+      }
+      const OptionSpec *spec = nullptr;
+      for (const OptionSpec &s : optionSpecs())
+        if (s.name == name)
+          spec = &s;
+      if (!spec || !(spec->commands & bit(options.command)))
+        return usageError(fmt::format("'{}' does not take the option '{}'", command->name, name));
+      if (spec->takesValue && !inlineValue) {
+        if (i + 1 >= args.size())
+          return usageError(fmt::format("option '{}' needs a value", name));
+        value = args[++i];
+      } else if (!spec->takesValue && inlineValue) {
+        return usageError(fmt::format("option '{}' takes no value", name));
+      }
+      std::string err = spec->apply(options, value);
+      if (!err.empty())
+        return usageError(fmt::format("{}: {}", name, err));
+      continue;
+    }
+    if (haveScript)
+      return usageError(
+          fmt::format("unexpected argument '{}': '{}' takes one script", a, command->name));
+    options.script = std::string(a);
+    haveScript = true;
+  }
+  if (!haveScript)
+    return usageError(fmt::format("'{}' needs a script", command->name));
+  if (options.command == Command::Dump && options.emit.empty())
+    return usageError("'dump' needs --emit=STAGE");
+  return {std::move(options), 0};
+}
+
+} // namespace nabla::cli

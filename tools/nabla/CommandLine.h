@@ -1,0 +1,44 @@
+//===- CommandLine.h - The nabla command line -------------------*- C++ -*-===//
+//
+// Parses `nabla COMMAND SCRIPT [options]` into Options. Every mistake on the
+// command line is reported as `nabla: error: ...` with exit code 2.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nabla::cli {
+
+enum class Command { Check, Dump };
+
+struct Options {
+  Command command = Command::Check;
+  std::string script;
+
+  // Compile options (every command that compiles).
+  std::vector<std::pair<std::string, double>> sets; ///< --set NAME=VALUE
+  bool f64 = false;                                 ///< --dtype f64
+  int optLevel = 2;                                 ///< -O0 ... -O3
+  int threads = 0;                                  ///< --threads N (0: all cores)
+
+  // dump
+  std::string emit; ///< --emit=STAGE
+};
+
+/// The result of parsing: options to run, or an exit code (0 after --help).
+struct ParseResult {
+  std::optional<Options> options;
+  int exitCode = 0;
+};
+
+ParseResult parseCommandLine(int argc, const char *const *argv);
+
+/// The stage names `dump --emit` accepts.
+const std::vector<std::string> &dumpStages();
+
+} // namespace nabla::cli

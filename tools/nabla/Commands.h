@@ -1,0 +1,12 @@
+//===- Commands.h - One entry point per nabla command -----------*- C++ -*-===//
+#pragma once
+
+#include "CommandLine.h"
+
+namespace nabla::commands {
+
+/// Each returns the process exit code.
+int check(const cli::Options &options);
+int dump(const cli::Options &options);
+
+} // namespace nabla::commands

@@ -1,0 +1,52 @@
+//===- DumpCommand.cpp - `nabla dump --emit=STAGE` ------------------------===//
+#include "Commands.h"
+#include "Driver.h"
+
+#include "frontend/Lexer.h"
+
+#include <llvm/Support/raw_ostream.h>
+
+namespace nabla::commands {
+
+/// Prints one token per line: `LINE:COL KIND TEXT`.
+static int dumpTokens(driver::Compilation &c) {
+  Lexer lexer(c.sources, c.file, &c.diags);
+  llvm::raw_ostream &os = llvm::outs();
+  for (;;) {
+    Token tok = lexer.next();
+    os << tok.loc.line << ":" << tok.loc.col << " ";
+    switch (tok.kind) {
+    case TokenKind::Identifier: os << "identifier " << tok.text; break;
+    case TokenKind::Number: os << "number " << tok.text; break;
+    case TokenKind::String: os << "string " << tok.text; break;
+    case TokenKind::Newline: os << "newline"; break;
+    case TokenKind::Eof: os << "eof"; break;
+    case TokenKind::Error: os << "error"; break;
+    default: os << (tok.isKeyword() ? "keyword " : "punct ") << tok.text; break;
+    }
+    os << "\n";
+    if (tok.is(TokenKind::Eof))
+      break;
+  }
+  os.flush();
+  if (c.diags.hasErrors()) {
+    c.diags.flush(llvm::errs());
+    return driver::kUserError;
+  }
+  return driver::kSuccess;
+}
+
+int dump(const cli::Options &options) {
+  driver::Compilation c;
+  if (options.emit == "tokens")
+    return driver::readScript(options, c) ? dumpTokens(c) : driver::kUserError;
+  if (options.emit == "ast") {
+    if (!driver::readScript(options, c) || !driver::parseScript(c))
+      return driver::kUserError;
+    ast::dump(*c.module, options.script, llvm::outs());
+    return driver::kSuccess;
+  }
+  return driver::kUsageError;
+}
+
+} // namespace nabla::commands

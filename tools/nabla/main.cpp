@@ -1,0 +1,34 @@
+//===- main.cpp - The nabla command-line tool -----------------------------===//
+#include "CommandLine.h"
+#include "Commands.h"
+
+#include <llvm/Support/thread.h>
+
+#include <optional>
+
+namespace {
+
+int runTool(int argc, char **argv) {
+  nabla::cli::ParseResult parsed = nabla::cli::parseCommandLine(argc, argv);
+  if (!parsed.options)
+    return parsed.exitCode;
+  const nabla::cli::Options &options = *parsed.options;
+  switch (options.command) {
+  case nabla::cli::Command::Check: return nabla::commands::check(options);
+  case nabla::cli::Command::Dump: return nabla::commands::dump(options);
+  }
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  // Run on a thread with a large stack: the front end recurses over syntax
+  // trees whose depth the parser bounds, and this keeps any accepted tree safe.
+  constexpr unsigned kStackBytes = 512u << 20;
+  int exitCode = 0;
+  llvm::thread worker(std::optional<unsigned>(kStackBytes),
+                      [&] { exitCode = runTool(argc, argv); });
+  worker.join();
+  return exitCode;
+}
