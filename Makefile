@@ -3,9 +3,12 @@
 #   make test   installs what is needed, builds, runs every test
 # (tools/install-deps.sh installs the Debian packages; it skips installed ones.)
 
+SHELL := /bin/bash
+
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
 
 CCACHE := $(shell command -v ccache 2>/dev/null)
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
@@ -45,12 +48,19 @@ test-release: build
 test-asan: asan
 	$(SANITIZER_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2
 
-# Fuzzes the front end for FUZZ_SECONDS, seeded with every script in the repo.
+# Fuzzes the script front end for FUZZ_SECONDS, and the tensor-file readers
+# and the IR parser for half as long each, seeded with the repository's files.
 fuzz: asan
-	rm -rf $(ASAN_BUILD)/fuzz-corpus && mkdir -p $(ASAN_BUILD)/fuzz-corpus
-	$(SANITIZER_ENV) $(ASAN_BUILD)/tests/fuzz/nabla_parser_fuzzer \
-	  -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
-	  -dict=tests/fuzz/nn.dict $(ASAN_BUILD)/fuzz-corpus examples tests/errors tests/lit/ast
+	rm -rf $(ASAN_BUILD)/fuzz-corpus && mkdir -p $(ASAN_BUILD)/fuzz-corpus/{nn,files,ir}
+	$(SANITIZER_ENV) $(ASAN_BUILD)/tests/fuzz/nabla_parser_fuzzer $(FUZZ_FLAGS) \
+	  -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/nn.dict \
+	  $(ASAN_BUILD)/fuzz-corpus/nn examples tests/errors tests/lit/ast
+	$(SANITIZER_ENV) $(ASAN_BUILD)/tests/fuzz/nabla_tensor_file_fuzzer $(FUZZ_FLAGS) \
+	  -max_total_time=$$(( $(FUZZ_SECONDS) / 2 )) \
+	  $(ASAN_BUILD)/fuzz-corpus/files tests/fuzz/corpus/tensor_files
+	$(SANITIZER_ENV) $(ASAN_BUILD)/tests/fuzz/nabla_ir_parser_fuzzer $(FUZZ_FLAGS) \
+	  -max_total_time=$$(( $(FUZZ_SECONDS) / 2 )) \
+	  $(ASAN_BUILD)/fuzz-corpus/ir tests/fuzz/corpus/ir
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/AST.h"
+#include "frontend/Token.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/Casting.h>
@@ -42,17 +43,6 @@ bool isComparison(BinaryOp op) {
          op == BinaryOp::Gt || op == BinaryOp::Ge;
 }
 
-/// Writes `s` as a double-quoted string with '"' and '\' escaped.
-static std::string quoted(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 SourceLoc beginLoc(const Expr &e) {
   const Expr *x = &e;
   while (const auto *b = dyn_cast<BinaryExpr>(x))
@@ -63,7 +53,7 @@ SourceLoc beginLoc(const Expr &e) {
 std::string toSource(const Expr &e) {
   switch (e.kind()) {
   case ExprKind::Number: return cast<NumberExpr>(e).spelling;
-  case ExprKind::String: return quoted(cast<StringExpr>(e).value);
+  case ExprKind::String: return quoteString(cast<StringExpr>(e).value);
   case ExprKind::Name: return cast<NameExpr>(e).name;
   case ExprKind::Unary: {
     const Expr &operand = *cast<UnaryExpr>(e).operand;
@@ -121,7 +111,7 @@ public:
     switch (e.kind()) {
     case ExprKind::Number: line(indent, "Number " + cast<NumberExpr>(e).spelling, e.loc()); return;
     case ExprKind::String:
-      line(indent, "String " + quoted(cast<StringExpr>(e).value), e.loc());
+      line(indent, "String " + quoteString(cast<StringExpr>(e).value), e.loc());
       return;
     case ExprKind::Name: line(indent, "Name " + cast<NameExpr>(e).name, e.loc()); return;
     case ExprKind::Unary:

@@ -83,6 +83,16 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
+std::string quoteString(const std::string &s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string clipText(std::string_view text) {
   constexpr size_t kMaxShown = 40;
   std::string s(text.substr(0, kMaxShown));

@@ -148,19 +148,6 @@ std::optional<int64_t> normalizeAxis(int64_t axis, unsigned rank) {
   return axis < 0 ? axis + r : axis;
 }
 
-/// Sums two sizes when the result is still one monomial (3 + 4, B + B).
-std::optional<Dim> addDims(const Dim &a, const Dim &b) {
-  if (a.symbols() != b.symbols())
-    return std::nullopt;
-  int64_t sum;
-  if (__builtin_add_overflow(a.coefficient(), b.coefficient(), &sum))
-    return std::nullopt;
-  Dim unit;
-  for (const std::string &s : a.symbols())
-    unit = *Dim::product(unit, Dim::symbol(s));
-  return Dim::product(Dim(sum), unit);
-}
-
 /// The value of a concrete dimension, or nothing when it is symbolic.
 std::optional<int64_t> concrete(const Dim &d) {
   if (!d.isConcrete())
@@ -761,7 +748,7 @@ Value RuleContext::concat() {
         return Value::poison(loc_);
       }
     }
-    std::optional<Dim> sum = addDims(out[*axis], s[*axis]);
+    std::optional<Dim> sum = Dim::sum(out[*axis], s[*axis]);
     if (!sum) {
       error(loc_,
             "{} along axis {} would give the size {} + {}, which is not supported: sizes "
@@ -925,14 +912,14 @@ Value RuleContext::conv2d() {
             x->type.str(), w->type.str());
       return Value::poison(loc_);
     }
-    int64_t span = *size + 2 * pad[k] - *kernel;
-    if (span < 0) {
+    int64_t outSize = windowOutputSize(*size, *kernel, str[k], pad[k]);
+    if (outSize == 0) {
       error(loc_, "{}: the kernel's {} ({}) is larger than the padded input's ({})", name_,
             k == 0 ? "height" : "width", *kernel, *size + 2 * pad[k]);
       sema_.noteOrigin(x);
       return Value::poison(loc_);
     }
-    out.push_back(Dim(span / str[k] + 1));
+    out.push_back(Dim(outSize));
   }
   NodeAttrs attrs;
   attrs.stride[0] = str[0];
@@ -970,7 +957,7 @@ Value RuleContext::pool2d() {
       sema_.noteOrigin(x);
       return Value::poison(loc_);
     }
-    out.push_back(Dim((*size - win[k]) / str[k] + 1));
+    out.push_back(Dim(windowOutputSize(*size, win[k], str[k], 0)));
   }
   NodeAttrs attrs;
   attrs.window[0] = win[0];

@@ -69,6 +69,10 @@ struct Token {
 /// A short name for the kind: "identifier", "number", "'('", "newline".
 std::string_view tokenKindName(TokenKind kind);
 
+/// `s` as a string literal: in double quotes, with '"' and '\' escaped (what
+/// the lexer reads back as `s`).
+std::string quoteString(const std::string &s);
+
 /// `text` cut to at most 40 bytes, with "..." when cut (for messages).
 std::string clipText(std::string_view text);
 

@@ -39,6 +39,15 @@ std::optional<Dim> Dim::product(const Dim &a, const Dim &b) {
   return r;
 }
 
+std::optional<Dim> Dim::sum(const Dim &a, const Dim &b) {
+  if (a.symbols_ != b.symbols_)
+    return std::nullopt;
+  Dim r = a;
+  if (__builtin_add_overflow(a.coefficient_, b.coefficient_, &r.coefficient_))
+    return std::nullopt;
+  return r;
+}
+
 std::optional<Dim> Dim::dividedBy(const Dim &d) const {
   if (d.coefficient_ == 0 || coefficient_ % d.coefficient_ != 0)
     return std::nullopt;
@@ -115,6 +124,13 @@ std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b) {
       return std::nullopt;
   }
   return out;
+}
+
+int64_t windowOutputSize(int64_t in, int64_t window, int64_t stride, int64_t padding) {
+  int64_t span = in + 2 * padding - window;
+  if (span < 0 || stride < 1)
+    return 0;
+  return span / stride + 1;
 }
 
 std::string TensorType::str() const { return std::string(dtypeName(dtype)) + shapeStr(shape); }

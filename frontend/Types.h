@@ -48,6 +48,8 @@ public:
 
   /// a * b, or nothing if the coefficient overflows kMaxDimSize squared.
   static std::optional<Dim> product(const Dim &a, const Dim &b);
+  /// a + b when the sum is one monomial (3 + 4, B + 2*B), else nothing.
+  static std::optional<Dim> sum(const Dim &a, const Dim &b);
   /// this / d when it divides exactly, else nothing.
   std::optional<Dim> dividedBy(const Dim &d) const;
   /// The value with every symbol bound by `lookup`; nothing if one is unbound.
@@ -75,6 +77,10 @@ std::optional<Dim> numElements(const Shape &shape);
 /// NumPy broadcasting: aligns trailing axes; a 1 stretches. A symbolic size
 /// matches only itself or 1. Nothing when the shapes are incompatible.
 std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b);
+
+/// PyTorch's output size of a convolution or pooling window along one axis:
+/// floor((in + 2*padding - window) / stride) + 1, or 0 if the window does not fit.
+int64_t windowOutputSize(int64_t in, int64_t window, int64_t stride, int64_t padding);
 
 struct TensorType {
   DType dtype = DType::F32;

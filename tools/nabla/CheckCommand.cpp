@@ -7,7 +7,10 @@ namespace nabla::commands {
 int check(const cli::Options &options) {
   driver::Compilation c;
   int exitCode;
-  driver::checkScript(options, c, exitCode);
+  if (driver::isIRFile(options.script))
+    driver::compileToIR(options, c, exitCode); // parsing a .nnir file verifies it
+  else
+    driver::checkScript(options, c, exitCode);
   return exitCode;
 }
 

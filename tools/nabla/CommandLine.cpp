@@ -28,6 +28,9 @@ const std::vector<CommandInfo> &commands() {
        "check SCRIPT                 parse, resolve, type-check; silent "
        "on success"},
       {Command::Dump, "dump", "dump SCRIPT --emit=STAGE     print one stage to stdout"},
+      {Command::Eval, "eval",
+       "eval SCRIPT --params P --feed NAME=FILE ... [--outputs O]\n"
+       "                               run one forward step"},
   };
   return list;
 }
@@ -79,8 +82,27 @@ std::string splitNamed(std::string_view text, std::string &name, std::string &va
   return "";
 }
 
+std::function<std::string(Options &, std::string_view)>
+namedPath(std::vector<NamedPath> Options::*field) {
+  return [field](Options &o, std::string_view v) {
+    std::string name, file;
+    std::string err = splitNamed(v, name, file);
+    if (err.empty())
+      (o.*field).emplace_back(name, file);
+    return err;
+  };
+}
+
+std::function<std::string(Options &, std::string_view)> path(std::string Options::*field) {
+  return [field](Options &o, std::string_view v) {
+    o.*field = std::string(v);
+    return std::string();
+  };
+}
+
 const std::vector<OptionSpec> &optionSpecs() {
   const unsigned compile = kAllCommands;
+  const unsigned eval = bit(Command::Eval);
   static const std::vector<OptionSpec> specs = {
       {"--set", true, compile, "NAME=VALUE  override a const",
        [](Options &o, std::string_view v) {
@@ -120,6 +142,12 @@ const std::vector<OptionSpec> &optionSpecs() {
            stages += (stages.empty() ? "" : ", ") + s;
          return fmt::format("unknown stage '{}'; the stages are {}", v, stages);
        }},
+      {"--params", true, eval, "P          safetensors file holding every param",
+       path(&Options::params)},
+      {"--feed", true, eval, "NAME=FILE    data for one input (.npy or .safetensors)",
+       namedPath(&Options::feeds)},
+      {"--outputs", true, eval, "O         write outputs, metrics and loss (safetensors)",
+       path(&Options::outputs)},
   };
   return specs;
 }
@@ -149,7 +177,7 @@ ParseResult usageError(const std::string &message) {
 } // namespace
 
 const std::vector<std::string> &dumpStages() {
-  static const std::vector<std::string> stages = {"tokens", "ast"};
+  static const std::vector<std::string> stages = {"tokens", "ast", "ir"};
   return stages;
 }
 

@@ -14,7 +14,10 @@
 
 namespace nabla::cli {
 
-enum class Command { Check, Dump };
+enum class Command { Check, Dump, Eval };
+
+/// A `NAME=FILE` pair from --feed.
+using NamedPath = std::pair<std::string, std::string>;
 
 struct Options {
   Command command = Command::Check;
@@ -28,6 +31,11 @@ struct Options {
 
   // dump
   std::string emit; ///< --emit=STAGE
+
+  // eval
+  std::string params;           ///< --params P
+  std::vector<NamedPath> feeds; ///< --feed NAME=FILE
+  std::string outputs;          ///< --outputs O
 };
 
 /// The result of parsing: options to run, or an exit code (0 after --help).

@@ -8,5 +8,6 @@ namespace nabla::commands {
 /// Each returns the process exit code.
 int check(const cli::Options &options);
 int dump(const cli::Options &options);
+int eval(const cli::Options &options);
 
 } // namespace nabla::commands

@@ -2,12 +2,18 @@
 
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
+#include "ir/Lower.h"
+#include "ir/Parser.h"
+#include "ir/Verifier.h"
 
 #include <llvm/Support/Casting.h>
+#include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
 namespace nabla::driver {
+
+bool isIRFile(const std::string &path) { return llvm::StringRef(path).ends_with(".nnir"); }
 
 bool readScript(const cli::Options &options, Compilation &c) {
   std::string error;
@@ -20,7 +26,7 @@ bool readScript(const cli::Options &options, Compilation &c) {
 }
 
 bool parseScript(Compilation &c) {
-  c.module = parseModule(c.sources, c.file, c.diags);
+  c.ast = parseModule(c.sources, c.file, c.diags);
   if (c.diags.hasErrors()) {
     c.diags.flush(llvm::errs());
     return false;
@@ -50,17 +56,54 @@ bool checkScript(const cli::Options &options, Compilation &c, int &exitCode) {
     return false;
   // Statements that parsed are checked even when others did not: one run
   // reports the syntax errors and the type errors together.
-  c.module = parseModule(c.sources, c.file, c.diags);
-  if (!checkOverrides(options, *c.module)) {
+  c.ast = parseModule(c.sources, c.file, c.diags);
+  if (!checkOverrides(options, *c.ast)) {
+    c.diags.flush(llvm::errs());
     exitCode = kUsageError;
     return false;
   }
   SemaOptions semaOptions;
   semaOptions.constOverrides = options.sets;
   semaOptions.forceF64 = options.f64;
-  semaOptions.scriptDir = llvm::sys::path::parent_path(options.script).str();
-  c.program = analyze(*c.module, c.sources, c.diags, semaOptions);
+  // Data paths are resolved against the script's folder and kept absolute, so
+  // that the IR of the script can be run from anywhere.
+  llvm::SmallString<256> dir(llvm::sys::path::parent_path(options.script));
+  llvm::sys::fs::make_absolute(dir);
+  llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
+  semaOptions.scriptDir = dir.str().str();
+  c.program = analyze(*c.ast, c.sources, c.diags, semaOptions);
   if (c.diags.hasErrors()) {
+    c.diags.flush(llvm::errs());
+    return false;
+  }
+  exitCode = kSuccess;
+  return true;
+}
+
+bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
+  if (!isIRFile(options.script)) {
+    if (!checkScript(options, c, exitCode))
+      return false;
+    exitCode = kUserError;
+    c.ir = ir::lower(*c.program);
+    if (!ir::verify(*c.ir, c.diags, "lowering")) {
+      c.diags.flush(llvm::errs());
+      return false;
+    }
+    exitCode = kSuccess;
+    return true;
+  }
+  exitCode = kUserError;
+  if (!options.sets.empty() || options.f64) {
+    llvm::errs() << "nabla: error: --set and --dtype apply to .nn scripts; a .nnir file is "
+                    "already lowered\n";
+    exitCode = kUsageError;
+    return false;
+  }
+  if (!readScript(options, c))
+    return false;
+  c.ir = ir::parseIR(c.sources, c.file, c.diags);
+  if (!c.ir) {
     c.diags.flush(llvm::errs());
     return false;
   }

@@ -3,6 +3,7 @@
 #include "Driver.h"
 
 #include "frontend/Lexer.h"
+#include "ir/Printer.h"
 
 #include <llvm/Support/raw_ostream.h>
 
@@ -38,12 +39,24 @@ static int dumpTokens(driver::Compilation &c) {
 
 int dump(const cli::Options &options) {
   driver::Compilation c;
+  if (options.emit == "ir") {
+    int exitCode;
+    if (!driver::compileToIR(options, c, exitCode))
+      return exitCode;
+    ir::print(*c.ir, c.sources, llvm::outs());
+    return driver::kSuccess;
+  }
+  if (driver::isIRFile(options.script)) {
+    llvm::errs() << "nabla: error: --emit=" << options.emit
+                 << " shows a .nn script; a .nnir file has the stages from ir on\n";
+    return driver::kUsageError;
+  }
   if (options.emit == "tokens")
     return driver::readScript(options, c) ? dumpTokens(c) : driver::kUserError;
   if (options.emit == "ast") {
     if (!driver::readScript(options, c) || !driver::parseScript(c))
       return driver::kUserError;
-    ast::dump(*c.module, options.script, llvm::outs());
+    ast::dump(*c.ast, options.script, llvm::outs());
     return driver::kSuccess;
   }
   return driver::kUsageError;

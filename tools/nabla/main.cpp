@@ -16,6 +16,7 @@ int runTool(int argc, char **argv) {
   switch (options.command) {
   case nabla::cli::Command::Check: return nabla::commands::check(options);
   case nabla::cli::Command::Dump: return nabla::commands::dump(options);
+  case nabla::cli::Command::Eval: return nabla::commands::eval(options);
   }
   return 2;
 }

@@ -1,0 +1,124 @@
+//===- IR.h - The Nabla graph IR --------------------------------*- C++ -*-===//
+//
+// A Module holds Functions. A Function has typed arguments (inputs fed at
+// every step, and trained params), a list of Ops in SSA order (every operand
+// is an argument or the result of an earlier op), and named results (the
+// loss, outputs, metrics, gradients). Every Op has one result Value; every
+// Value has a dtype and a shape whose sizes may be symbolic; every Op keeps
+// the source position of the script text it came from.
+//
+// The op set is ir/Ops.def; the text form is docs/ir.md.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "frontend/Program.h"
+#include "frontend/SourceManager.h"
+#include "frontend/Types.h"
+#include "ir/Ops.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nabla::ir {
+
+class Op;
+
+/// The attributes of an op; each op uses the fields its AttrKind mask names.
+struct Attrs {
+  double value = 0;           ///< constant
+  Dim dim;                    ///< dim_size
+  std::vector<int64_t> axes;  ///< reductions
+  bool keepdims = false;      ///< reductions
+  int64_t axis = 0;           ///< softmax, log_softmax, argmax, concat, slice
+  double alpha = 0;           ///< leaky_relu, elu
+  int64_t classes = 0;        ///< one_hot
+  std::vector<int64_t> perm;  ///< transpose
+  bool transposeA = false;    ///< matmul
+  bool transposeB = false;    ///< matmul
+  int64_t stride[2] = {1, 1}; ///< conv2d, pools
+  int64_t padding[2] = {0, 0};
+  int64_t window[2] = {1, 1};
+  Dim start{0}; ///< slice
+
+  /// Equal in the fields that `mask` (an AttrKind mask) names.
+  bool equals(const Attrs &other, unsigned mask) const;
+};
+
+/// A typed SSA value: a function argument or an op's result.
+class Value {
+public:
+  TensorType type;
+  std::string name;  ///< a readable name for printing ("h1"), may be empty
+  Op *def = nullptr; ///< the defining op; null for an argument
+};
+
+class Op {
+public:
+  OpKind kind;
+  std::vector<Value *> operands;
+  Attrs attrs;
+  SourceLoc loc;
+  Value result;
+
+  const OpInfo &info() const { return opInfo(kind); }
+};
+
+enum class ArgRole { Input, Param };
+const char *roleName(ArgRole role);
+
+struct Argument {
+  ArgRole role = ArgRole::Input;
+  Value value;
+  Initializer init; ///< params
+  SourceLoc loc;
+};
+
+enum class ResultRole { Loss, Output, Metric, Grad };
+const char *roleName(ResultRole role);
+
+struct Result {
+  ResultRole role = ResultRole::Output;
+  std::string name; ///< the output, metric or param name ("" for the loss)
+  Value *value = nullptr;
+};
+
+class Function {
+public:
+  explicit Function(std::string name) : name(std::move(name)) {}
+  Function(const Function &) = delete;
+  Function &operator=(const Function &) = delete;
+
+  std::string name;
+  std::vector<std::unique_ptr<Argument>> args;
+  std::vector<std::unique_ptr<Op>> ops;
+  std::vector<Result> results;
+
+  Argument *addArgument(ArgRole role, std::string name, TensorType type, SourceLoc loc);
+  /// Appends an op; `type` is the result's type (the verifier checks it).
+  Value *append(OpKind kind, std::vector<Value *> operands, TensorType type, Attrs attrs,
+                SourceLoc loc, std::string name = "");
+  void addResult(ResultRole role, std::string name, Value *value);
+
+  /// The argument called `name` with `role`, or null.
+  Argument *findArgument(ArgRole role, const std::string &name) const;
+  /// The result with `role` and `name`, or null.
+  const Result *findResult(ResultRole role, const std::string &name = "") const;
+  std::vector<Argument *> arguments(ArgRole role) const;
+};
+
+class Module {
+public:
+  std::vector<std::unique_ptr<Function>> functions;
+  /// The script's training settings, when it has a train block.
+  std::optional<TrainConfig> train;
+
+  Function *addFunction(std::string name);
+  Function *lookup(const std::string &name) const;
+};
+
+/// Names of the functions the compiler produces.
+inline constexpr const char *kForwardFunction = "forward";
+
+} // namespace nabla::ir

@@ -1,0 +1,43 @@
+//===- Interpreter.h - The reference interpreter ----------------*- C++ -*-===//
+//
+// Evaluates any IR function in f32 or f64 with plain loops over doubles,
+// rounding each op's result to its dtype. It is obviously correct rather than
+// fast, and is the oracle the JIT is tested against.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "frontend/Diagnostics.h"
+#include "ir/IR.h"
+#include "runtime/Tensor.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nabla::ir {
+
+/// Concrete values of a function's symbolic sizes.
+using SymbolBindings = std::map<std::string, int64_t>;
+
+/// `shape` with every symbol bound; nothing if one is unbound or a size overflows.
+std::optional<std::vector<int64_t>> concreteShape(const Shape &shape,
+                                                  const SymbolBindings &bindings);
+
+class Interpreter {
+public:
+  explicit Interpreter(DiagnosticEngine &diags) : diags_(diags) {}
+
+  /// Runs `fn` on `args` (one per fn.args, in order, already of the declared
+  /// dtypes and of shapes that agree with `bindings`). Returns one tensor per
+  /// fn.results, or nothing after reporting an error (a label out of range,
+  /// a tensor too large for memory) at the op's source position.
+  std::optional<std::vector<Tensor>>
+  run(const Function &fn, const std::vector<const Tensor *> &args, const SymbolBindings &bindings);
+
+private:
+  DiagnosticEngine &diags_;
+};
+
+} // namespace nabla::ir

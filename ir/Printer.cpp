@@ -1,0 +1,220 @@
+#include "ir/Printer.h"
+#include "frontend/Token.h"
+
+#include <fmt/format.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <charconv>
+#include <cmath>
+#include <set>
+#include <unordered_map>
+
+namespace nabla::ir {
+
+std::string formatNumber(double value) {
+  if (std::isnan(value))
+    return "nan";
+  if (std::isinf(value))
+    return value > 0 ? "inf" : "-inf";
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, end);
+}
+
+namespace {
+
+std::string intList(const std::vector<int64_t> &v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(v[i]);
+  return out + "]";
+}
+
+std::string pairList(const int64_t (&v)[2]) { return fmt::format("[{}, {}]", v[0], v[1]); }
+
+std::string initializerText(const Initializer &init) {
+  using K = Initializer::Kind;
+  std::string name = initializerName(init.kind);
+  switch (init.kind) {
+  case K::Constant: return fmt::format("{}({})", name, formatNumber(init.a));
+  case K::Uniform:
+  case K::Normal:
+    return fmt::format("{}({}, {})", name, formatNumber(init.a), formatNumber(init.b));
+  default: return name;
+  }
+}
+
+std::string sourceText(const DataSource &s) {
+  switch (s.kind) {
+  case DataSource::Kind::Idx:
+    return fmt::format("idx({}, scale={})", quoteString(s.path), formatNumber(s.scale));
+  case DataSource::Kind::Npy:
+    return fmt::format("npy({}, scale={})", quoteString(s.path), formatNumber(s.scale));
+  case DataSource::Kind::Csv: {
+    std::string columns;
+    if (!s.columnNames.empty()) {
+      for (const std::string &c : s.columnNames)
+        columns += (columns.empty() ? "" : ", ") + quoteString(c);
+      columns = ", columns=[" + columns + "]";
+    } else if (!s.columns.empty()) {
+      columns = ", columns=" + intList(s.columns);
+    }
+    return fmt::format("csv({}{}, header={}, scale={})", quoteString(s.path), columns,
+                       s.header ? "true" : "false", formatNumber(s.scale));
+  }
+  }
+  return "";
+}
+
+std::string optimizerText(const OptimizerConfig &o) {
+  using K = OptimizerConfig::Kind;
+  std::string name = optimizerName(o.kind);
+  auto n = formatNumber;
+  switch (o.kind) {
+  case K::Sgd:
+    return fmt::format("{}(lr={}, momentum={}, nesterov={}, weight_decay={})", name, n(o.lr),
+                       n(o.momentum), o.nesterov ? "true" : "false", n(o.weightDecay));
+  case K::Adam:
+  case K::AdamW:
+    return fmt::format("{}(lr={}, beta1={}, beta2={}, eps={}, weight_decay={})", name, n(o.lr),
+                       n(o.beta1), n(o.beta2), n(o.eps), n(o.weightDecay));
+  case K::RmsProp:
+    return fmt::format("{}(lr={}, alpha={}, eps={})", name, n(o.lr), n(o.alpha), n(o.eps));
+  }
+  return "";
+}
+
+void printTrain(const TrainConfig &t, llvm::raw_ostream &os) {
+  if (t.batch)
+    os << "train batch = " << *t.batch << "\n";
+  if (t.epochs)
+    os << "train epochs = " << *t.epochs << "\n";
+  os << "train seed = " << t.seed << "\n";
+  os << "train shuffle = " << (t.shuffle ? "true" : "false") << "\n";
+  if (t.optimizer)
+    os << "train optimizer = " << optimizerText(*t.optimizer) << "\n";
+  for (const auto &[input, source] : t.data)
+    os << "train data " << input << " = " << sourceText(source) << "\n";
+  for (const auto &[input, source] : t.test)
+    os << "train test " << input << " = " << sourceText(source) << "\n";
+}
+
+/// The attributes an op prints, in a fixed order, or "".
+std::string attrText(const Op &op) {
+  unsigned mask = op.info().attrs;
+  const Attrs &a = op.attrs;
+  std::vector<std::string> parts;
+  if (mask & kAttrValue)
+    parts.push_back("value = " + formatNumber(a.value));
+  if (mask & kAttrDim)
+    parts.push_back("dim = " + a.dim.str());
+  if (mask & kAttrAxes)
+    parts.push_back("axes = " + intList(a.axes));
+  if (mask & kAttrKeepdims)
+    parts.push_back(std::string("keepdims = ") + (a.keepdims ? "true" : "false"));
+  if (mask & kAttrAxis)
+    parts.push_back("axis = " + std::to_string(a.axis));
+  if (mask & kAttrStart)
+    parts.push_back("start = " + a.start.str());
+  if (mask & kAttrAlpha)
+    parts.push_back("alpha = " + formatNumber(a.alpha));
+  if (mask & kAttrClasses)
+    parts.push_back("classes = " + std::to_string(a.classes));
+  if (mask & kAttrPerm)
+    parts.push_back("perm = " + intList(a.perm));
+  if (mask & kAttrTranspose) {
+    parts.push_back(std::string("transpose_a = ") + (a.transposeA ? "true" : "false"));
+    parts.push_back(std::string("transpose_b = ") + (a.transposeB ? "true" : "false"));
+  }
+  if (mask & kAttrWindow)
+    parts.push_back("window = " + pairList(a.window));
+  if (mask & kAttrStride)
+    parts.push_back("stride = " + pairList(a.stride));
+  if (mask & kAttrPadding)
+    parts.push_back("padding = " + pairList(a.padding));
+  if (parts.empty())
+    return "";
+  std::string out = " {";
+  for (size_t i = 0; i < parts.size(); ++i)
+    out += (i ? ", " : "") + parts[i];
+  return out + "}";
+}
+
+/// Gives every value of a function a unique printed name: its own name when
+/// it has one (made unique with ".N"), else the next number.
+class Namer {
+public:
+  const std::string &operator()(const Value *v) { return names_.at(v); }
+
+  void name(const Value *v) {
+    std::string n;
+    if (v->name.empty()) {
+      n = std::to_string(next_++);
+    } else {
+      n = v->name;
+      for (int k = 1; used_.count(n); ++k)
+        n = v->name + "." + std::to_string(k);
+    }
+    used_.insert(n);
+    names_[v] = n;
+  }
+
+private:
+  std::unordered_map<const Value *, std::string> names_;
+  std::set<std::string> used_;
+  unsigned next_ = 0;
+};
+
+std::string locText(SourceLoc loc, const SourceManager &sources) {
+  if (!loc.isValid())
+    return "";
+  return fmt::format(" loc({}:{}:{})", quoteString(sources.name(loc.file)), loc.line, loc.col);
+}
+
+} // namespace
+
+void print(const Function &fn, const SourceManager &sources, llvm::raw_ostream &os) {
+  Namer names;
+  os << "func @" << fn.name << " {\n";
+  for (const auto &arg : fn.args) {
+    names.name(&arg->value);
+    os << "  " << roleName(arg->role) << " %" << names(&arg->value) << " : "
+       << arg->value.type.str();
+    if (arg->role == ArgRole::Param)
+      os << " = " << initializerText(arg->init);
+    os << locText(arg->loc, sources) << "\n";
+  }
+  for (const auto &op : fn.ops) {
+    names.name(&op->result);
+    os << "  %" << names(&op->result) << " = " << op->info().name;
+    for (size_t i = 0; i < op->operands.size(); ++i)
+      os << (i ? ", %" : " %") << names(op->operands[i]);
+    os << attrText(*op) << " : " << op->result.type.str() << locText(op->loc, sources) << "\n";
+  }
+  for (const Result &r : fn.results) {
+    os << "  " << roleName(r.role);
+    if (r.role != ResultRole::Loss)
+      os << " " << r.name;
+    os << " = %" << names(r.value) << "\n";
+  }
+  os << "}\n";
+}
+
+void print(const Module &module, const SourceManager &sources, llvm::raw_ostream &os) {
+  if (module.train)
+    printTrain(*module.train, os);
+  for (size_t i = 0; i < module.functions.size(); ++i) {
+    if (i || module.train)
+      os << "\n";
+    print(*module.functions[i], sources, os);
+  }
+}
+
+std::string toString(const Module &module, const SourceManager &sources) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  print(module, sources, os);
+  return out;
+}
+
+} // namespace nabla::ir

@@ -1,0 +1,27 @@
+//===- Verifier.h - IR invariants -------------------------------*- C++ -*-===//
+//
+// Checks types, shapes, SSA order, arity and attributes of every op. Runs
+// after lowering, after parsing a .nnir file, and (in tests) after every
+// transformation; a failure names the stage it ran after.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "frontend/Diagnostics.h"
+#include "ir/IR.h"
+
+#include <string>
+#include <string_view>
+
+namespace nabla::ir {
+
+/// Checks one op's arity, attributes and result type against its operands.
+/// Returns "" when they fit, else what is wrong.
+std::string checkOp(const Op &op);
+
+/// Checks every invariant of `fn`. Each violation is reported at the op's
+/// source position, with `stage` ("lowering", "adjoint", ...) in the message.
+bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage);
+bool verify(const Module &module, DiagnosticEngine &diags, std::string_view stage);
+
+} // namespace nabla::ir
