@@ -839,6 +839,12 @@ bool RuleContext::rowLabels(Node *scores, Node *labels, std::string_view what) {
     std::optional<DType> dtype = unify({scores, labels}, false);
     return dtype && sameShape(scores, labels, fmt::format("{} and probability labels", what));
   }
+  if (!s[1].isConcrete()) {
+    error(loc_, "{} needs a known number of classes, but {} {} has a symbolic one", name_, what,
+          scores->type.str());
+    sema_.noteOrigin(scores);
+    return false;
+  }
   if (labels->type.rank() == 1 && labels->type.shape[0] == s[0])
     return true;
   error(loc_, "{} needs class labels of shape [{}] for {} {}, but they are {}", name_, s[0].str(),

@@ -118,7 +118,9 @@ public:
   Function *lookup(const std::string &name) const;
 };
 
-/// Names of the functions the compiler produces.
+/// Names of the functions the compiler produces: the forward step, and the
+/// training step (forward and gradients) that the adjoint pass builds.
 inline constexpr const char *kForwardFunction = "forward";
+inline constexpr const char *kTrainStepFunction = "train_step";
 
 } // namespace nabla::ir

@@ -72,6 +72,7 @@ double binaryOp(OpKind kind, double a, double b) {
   case OpKind::Add: return a + b;
   case OpKind::Sub: return a - b;
   case OpKind::Mul: return a * b;
+  case OpKind::SafeMul: return a == 0 ? 0.0 : a * b;
   case OpKind::Div: return a / b;
   case OpKind::Pow: return std::pow(a, b);
   case OpKind::Max: return nanMax(a, b);
@@ -211,6 +212,16 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
   case OpKind::Conv2d: return kernels::conv2d(*in[0], *in[1], a.stride, a.padding);
   case OpKind::MaxPool2d: return kernels::maxPool2d(*in[0], a.window, a.stride);
   case OpKind::AvgPool2d: return kernels::avgPool2d(*in[0], a.window, a.stride);
+  case OpKind::Conv2dBackwardInput:
+    return kernels::conv2dBackwardInput(*in[0], *in[1], *shape, a.stride, a.padding);
+  case OpKind::Conv2dBackwardWeight:
+    return kernels::conv2dBackwardWeight(*in[0], *in[1], *shape, a.stride, a.padding);
+  case OpKind::MaxPool2dBackward:
+    return kernels::maxPool2dBackward(*in[0], *in[1], a.window, a.stride);
+  case OpKind::MaxPool2dTangent:
+    return kernels::maxPool2dTangent(*in[0], *in[1], a.window, a.stride);
+  case OpKind::AvgPool2dBackward:
+    return kernels::avgPool2dBackward(*in[0], *shape, a.window, a.stride);
   default: break;
   }
   return fail(op,

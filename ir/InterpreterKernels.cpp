@@ -227,27 +227,34 @@ Buffer argmax(const Buffer &in, int64_t axis) {
   return out;
 }
 
-Buffer conv2d(const Buffer &x, const Buffer &w, const int64_t stride[2], const int64_t padding[2]) {
-  int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
-  int64_t o = w.shape[0], kh = w.shape[2], kw = w.shape[3];
-  int64_t oh = (h + 2 * padding[0] - kh) / stride[0] + 1;
-  int64_t ow = (wd + 2 * padding[1] - kw) / stride[1] + 1;
-  Buffer out{std::vector<double>(n * o * oh * ow), {n, o, oh, ow}};
+/// Calls f(x index, w index, output index) for every multiply of a
+/// convolution of x (`xShape`) with w (`wShape`) into `outShape`.
+template <typename F>
+static void forEachConvTap(const Shape &xShape, const Shape &wShape, const Shape &outShape,
+                           const int64_t stride[2], const int64_t padding[2], F f) {
+  int64_t n = xShape[0], c = xShape[1], h = xShape[2], wd = xShape[3];
+  int64_t o = wShape[0], kh = wShape[2], kw = wShape[3];
+  int64_t oh = outShape[2], ow = outShape[3];
   for (int64_t b = 0; b < n; ++b)
-    for (int64_t f = 0; f < o; ++f)
+    for (int64_t f0 = 0; f0 < o; ++f0)
       for (int64_t i = 0; i < oh; ++i)
-        for (int64_t j = 0; j < ow; ++j) {
-          double sum = 0;
+        for (int64_t j = 0; j < ow; ++j)
           for (int64_t ch = 0; ch < c; ++ch)
             for (int64_t p = 0; p < kh; ++p)
               for (int64_t q = 0; q < kw; ++q) {
                 int64_t y = i * stride[0] - padding[0] + p, z = j * stride[1] - padding[1] + q;
-                if (y < 0 || y >= h || z < 0 || z >= wd)
-                  continue;
-                sum += x.v[((b * c + ch) * h + y) * wd + z] * w.v[((f * c + ch) * kh + p) * kw + q];
+                if (y >= 0 && y < h && z >= 0 && z < wd)
+                  f(((b * c + ch) * h + y) * wd + z, ((f0 * c + ch) * kh + p) * kw + q,
+                    ((b * o + f0) * oh + i) * ow + j);
               }
-          out.v[((b * o + f) * oh + i) * ow + j] = sum;
-        }
+}
+
+Buffer conv2d(const Buffer &x, const Buffer &w, const int64_t stride[2], const int64_t padding[2]) {
+  Shape shape = {x.shape[0], w.shape[0], (x.shape[2] + 2 * padding[0] - w.shape[2]) / stride[0] + 1,
+                 (x.shape[3] + 2 * padding[1] - w.shape[3]) / stride[1] + 1};
+  Buffer out{std::vector<double>(numel(shape), 0.0), shape};
+  forEachConvTap(x.shape, w.shape, shape, stride, padding,
+                 [&](int64_t xi, int64_t wi, int64_t oi) { out.v[oi] += x.v[xi] * w.v[wi]; });
   return out;
 }
 
@@ -284,6 +291,94 @@ Buffer avgPool2d(const Buffer &x, const int64_t window[2], const int64_t stride[
   return pool(
       x, window, stride, 0.0, [](double acc, double v) { return acc + v; },
       [area](double acc) { return acc / area; });
+}
+
+Buffer conv2dBackwardInput(const Buffer &g, const Buffer &w, const Shape &xShape,
+                           const int64_t stride[2], const int64_t padding[2]) {
+  Buffer dx{std::vector<double>(numel(xShape), 0.0), xShape};
+  forEachConvTap(xShape, w.shape, g.shape, stride, padding,
+                 [&](int64_t xi, int64_t wi, int64_t oi) { dx.v[xi] += g.v[oi] * w.v[wi]; });
+  return dx;
+}
+
+Buffer conv2dBackwardWeight(const Buffer &x, const Buffer &g, const Shape &wShape,
+                            const int64_t stride[2], const int64_t padding[2]) {
+  Buffer dw{std::vector<double>(numel(wShape), 0.0), wShape};
+  forEachConvTap(x.shape, wShape, g.shape, stride, padding,
+                 [&](int64_t xi, int64_t wi, int64_t oi) { dw.v[wi] += g.v[oi] * x.v[xi]; });
+  return dw;
+}
+
+/// Calls f(window start offset, output index) for every pooling window, and
+/// visit(offset) for each element of it through `forWindow`.
+template <typename F>
+static void forEachWindow(const Shape &xShape, const int64_t window[2], const int64_t stride[2],
+                          F f) {
+  int64_t n = xShape[0], c = xShape[1], h = xShape[2], wd = xShape[3];
+  int64_t oh = (h - window[0]) / stride[0] + 1, ow = (wd - window[1]) / stride[1] + 1;
+  for (int64_t plane = 0; plane < n * c; ++plane)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        std::vector<int64_t> positions;
+        for (int64_t p = 0; p < window[0]; ++p)
+          for (int64_t q = 0; q < window[1]; ++q)
+            positions.push_back((plane * h + i * stride[0] + p) * wd + j * stride[1] + q);
+        f(positions, (plane * oh + i) * ow + j);
+      }
+}
+
+/// The positions of `positions` holding their maximum (all of them when the
+/// maximum is NaN, so that the NaN spreads).
+static std::vector<int64_t> argmaxPositions(const Buffer &x,
+                                            const std::vector<int64_t> &positions) {
+  double m = -std::numeric_limits<double>::infinity();
+  bool sawNaN = false;
+  for (int64_t p : positions) {
+    sawNaN |= std::isnan(x.v[p]);
+    m = std::max(m, x.v[p]);
+  }
+  if (sawNaN)
+    return positions;
+  std::vector<int64_t> out;
+  for (int64_t p : positions)
+    if (x.v[p] == m)
+      out.push_back(p);
+  return out;
+}
+
+Buffer maxPool2dBackward(const Buffer &x, const Buffer &g, const int64_t window[2],
+                         const int64_t stride[2]) {
+  Buffer dx{std::vector<double>(x.v.size(), 0.0), x.shape};
+  forEachWindow(x.shape, window, stride, [&](const std::vector<int64_t> &positions, int64_t out) {
+    std::vector<int64_t> tops = argmaxPositions(x, positions);
+    for (int64_t p : tops)
+      dx.v[p] += g.v[out] / double(tops.size());
+  });
+  return dx;
+}
+
+Buffer maxPool2dTangent(const Buffer &x, const Buffer &u, const int64_t window[2],
+                        const int64_t stride[2]) {
+  Shape shape = {x.shape[0], x.shape[1], (x.shape[2] - window[0]) / stride[0] + 1,
+                 (x.shape[3] - window[1]) / stride[1] + 1};
+  Buffer out{std::vector<double>(numel(shape), 0.0), shape};
+  forEachWindow(x.shape, window, stride, [&](const std::vector<int64_t> &positions, int64_t o) {
+    std::vector<int64_t> tops = argmaxPositions(x, positions);
+    for (int64_t p : tops)
+      out.v[o] += u.v[p] / double(tops.size());
+  });
+  return out;
+}
+
+Buffer avgPool2dBackward(const Buffer &g, const Shape &xShape, const int64_t window[2],
+                         const int64_t stride[2]) {
+  Buffer dx{std::vector<double>(numel(xShape), 0.0), xShape};
+  double area = double(window[0] * window[1]);
+  forEachWindow(xShape, window, stride, [&](const std::vector<int64_t> &positions, int64_t out) {
+    for (int64_t p : positions)
+      dx.v[p] += g.v[out] / area;
+  });
+  return dx;
 }
 
 } // namespace nabla::ir::kernels

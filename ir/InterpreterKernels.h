@@ -48,4 +48,20 @@ Buffer conv2d(const Buffer &x, const Buffer &w, const int64_t stride[2], const i
 Buffer maxPool2d(const Buffer &x, const int64_t window[2], const int64_t stride[2]);
 Buffer avgPool2d(const Buffer &x, const int64_t window[2], const int64_t stride[2]);
 
+/// The gradients of conv2d with respect to x (of shape `xShape`) and to w
+/// (of shape `wShape`), given the gradient g of its result.
+Buffer conv2dBackwardInput(const Buffer &g, const Buffer &w, const Shape &xShape,
+                           const int64_t stride[2], const int64_t padding[2]);
+Buffer conv2dBackwardWeight(const Buffer &x, const Buffer &g, const Shape &wShape,
+                            const int64_t stride[2], const int64_t padding[2]);
+/// Each window's gradient split evenly among the positions of its maximum.
+Buffer maxPool2dBackward(const Buffer &x, const Buffer &g, const int64_t window[2],
+                         const int64_t stride[2]);
+/// For each window, the mean of u over the positions of the window's maximum.
+Buffer maxPool2dTangent(const Buffer &x, const Buffer &u, const int64_t window[2],
+                        const int64_t stride[2]);
+/// Each window's gradient spread evenly over the window, into `xShape`.
+Buffer avgPool2dBackward(const Buffer &g, const Shape &xShape, const int64_t window[2],
+                         const int64_t stride[2]);
+
 } // namespace nabla::ir::kernels

@@ -744,8 +744,9 @@ std::unique_ptr<Module> IRParser::run() {
     if (!ok)
       return nullptr;
   }
-  if (!module->lookup(kForwardFunction)) {
-    diags_.error({tok_.loc.file, 0, 0}, "the IR file has no function @{}", kForwardFunction);
+  if (!module->lookup(kForwardFunction) && !module->lookup(kTrainStepFunction)) {
+    diags_.error({tok_.loc.file, 0, 0}, "the IR file has neither @{} nor @{}", kForwardFunction,
+                 kTrainStepFunction);
     return nullptr;
   }
   if (!verify(*module, diags_, "parsing"))

@@ -135,8 +135,8 @@ std::string expectType(const Op &op, TensorType &expected) {
   case OpKind::CrossEntropy: {
     const TensorType &labels = in[1]->type;
     if (!isFloat(a.dtype) || a.rank() != 2 || labels.dtype != DType::I32 || labels.rank() != 1 ||
-        !(labels.shape[0] == a.shape[0]))
-      return "cross_entropy takes float logits [B, C] and i32 labels [B]";
+        !(labels.shape[0] == a.shape[0]) || !a.shape[1].isConcrete())
+      return "cross_entropy takes float logits [B, C] with a known C and i32 labels [B]";
     expected = {a.dtype, {}};
     return "";
   }
@@ -159,6 +159,60 @@ std::string expectType(const Op &op, TensorType &expected) {
         return "the kernel is larger than the padded input";
       expected.shape.push_back(Dim(out));
     }
+    return "";
+  }
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight: {
+    // The result is the gradient of x (or w): conv2d of x with w must give g's type.
+    bool forInput = op.kind == OpKind::Conv2dBackwardInput;
+    const TensorType &g = forInput ? in[0]->type : in[1]->type;
+    const TensorType &other = forInput ? in[1]->type : in[0]->type;
+    const TensorType &x = forInput ? op.result.type : other;
+    const TensorType &w = forInput ? other : op.result.type;
+    Op forward;
+    forward.kind = OpKind::Conv2d;
+    Value xv, wv;
+    xv.type = x;
+    wv.type = w;
+    forward.operands = {&xv, &wv};
+    forward.attrs = op.attrs;
+    TensorType conv;
+    std::string problem = expectType(forward, conv);
+    if (!problem.empty())
+      return problem;
+    if (!(conv == g))
+      return fmt::format("conv2d of {} and {} gives {}, not the gradient's {}", x.str(), w.str(),
+                         conv.str(), g.str());
+    expected = op.result.type;
+    return "";
+  }
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: {
+    // x (the pooled input) and g (pooled-shaped) for the backward ops; x and
+    // u (x-shaped) for the tangent.
+    const TensorType &x = op.kind == OpKind::AvgPool2dBackward ? op.result.type : in[0]->type;
+    Op forward;
+    forward.kind = OpKind::MaxPool2d;
+    Value xv;
+    xv.type = x;
+    forward.operands = {&xv};
+    forward.attrs = op.attrs;
+    TensorType pooled;
+    std::string problem = expectType(forward, pooled);
+    if (!problem.empty())
+      return problem;
+    if (op.kind == OpKind::MaxPool2dTangent) {
+      if (!(in[1]->type == x))
+        return "the tangent must have the input's type";
+      expected = pooled;
+      return "";
+    }
+    const TensorType &g = op.kind == OpKind::AvgPool2dBackward ? in[0]->type : in[1]->type;
+    if (!(g == pooled))
+      return fmt::format("pooling {} gives {}, not the gradient's {}", x.str(), pooled.str(),
+                         g.str());
+    expected = x;
     return "";
   }
   case OpKind::MaxPool2d:

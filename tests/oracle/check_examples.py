@@ -72,15 +72,8 @@ def check(nabla, script, build, dtype, workdir):
     params = {k: cast(v) for k, v in params.items()}
     feeds = {k: cast(v) for k, v in feeds.items()}
     stem = os.path.join(workdir, os.path.basename(script) + "_" + dtype)
-    oracle.write_safetensors(stem + "_params.safetensors", params)
-    args = ["eval", script, "--params", stem + "_params.safetensors",
-            "--outputs", stem + "_out.safetensors"]
-    for name, value in feeds.items():
-        np.save(f"{stem}_{name}.npy", value)
-        args += ["--feed", f"{name}={stem}_{name}.npy"]
-    if dtype == "f64":
-        args += ["--dtype", "f64"]
-    code, stdout, stderr = oracle.run_nabla(nabla, args)
+    code, stdout, stderr = oracle.run_eval(nabla, script, stem, params, feeds, dtype,
+                                           ["--outputs", stem + "_out.safetensors"])
     if code != 0:
         return [f"{script} ({dtype}): nabla eval exited {code}: {stderr.strip()}"]
     actual = oracle.read_safetensors(stem + "_out.safetensors")

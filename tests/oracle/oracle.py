@@ -49,6 +49,21 @@ def run_nabla(nabla, args, cwd=None):
     return result.returncode, result.stdout, result.stderr
 
 
+def run_eval(nabla, script, stem, params, feeds, dtype, extra=()):
+    """Writes `params` and `feeds` next to `stem` and runs `nabla eval` on
+    them (--dtype f64 when dtype is "f64"); returns (code, stdout, stderr)."""
+    args = ["eval", script]
+    if params:
+        write_safetensors(stem + "_params.safetensors", params)
+        args += ["--params", stem + "_params.safetensors"]
+    for name, value in feeds.items():
+        np.save(f"{stem}_{name}.npy", value)
+        args += ["--feed", f"{name}={stem}_{name}.npy"]
+    if dtype == "f64":
+        args += ["--dtype", "f64"]
+    return run_nabla(nabla, args + list(extra))
+
+
 def close(actual, expected, rtol, atol):
     """True when every element agrees within atol + rtol * |expected|."""
     actual = np.asarray(actual, dtype=np.float64)

@@ -29,8 +29,11 @@ const std::vector<CommandInfo> &commands() {
        "on success"},
       {Command::Dump, "dump", "dump SCRIPT --emit=STAGE     print one stage to stdout"},
       {Command::Eval, "eval",
-       "eval SCRIPT --params P --feed NAME=FILE ... [--outputs O]\n"
-       "                               run one forward step"},
+       "eval SCRIPT --params P --feed NAME=FILE ... [--grads G] [--outputs O]\n"
+       "                               one step: loss, metrics, outputs, gradients"},
+      {Command::Gradcheck, "gradcheck",
+       "gradcheck SCRIPT [--seed S] [--size NAME=N] [--samples N]\n"
+       "                               compare gradients with finite differences"},
   };
   return list;
 }
@@ -148,6 +151,29 @@ const std::vector<OptionSpec> &optionSpecs() {
        namedPath(&Options::feeds)},
       {"--outputs", true, eval, "O         write outputs, metrics and loss (safetensors)",
        path(&Options::outputs)},
+      {"--grads", true, eval, "G           write the gradient of every param (safetensors)",
+       path(&Options::grads)},
+      {"--seed", true, bit(Command::Gradcheck), "S            seed of the drawn params and inputs",
+       [](Options &o, std::string_view v) {
+         int64_t n = 0;
+         std::string err = parseInt(v, 0, INT64_MAX, n);
+         o.seed = uint64_t(n);
+         return err;
+       }},
+      {"--size", true, bit(Command::Gradcheck), "NAME=N       a symbolic size (default 3)",
+       [](Options &o, std::string_view v) {
+         std::string name, value;
+         std::string err = splitNamed(v, name, value);
+         int64_t n = 0;
+         if (err.empty())
+           err = parseInt(value, 1, 1 << 20, n);
+         if (err.empty())
+           o.sizes.emplace_back(name, n);
+         return err;
+       }},
+      {"--samples", true, bit(Command::Gradcheck),
+       "N         coordinates checked per large param (64)",
+       [](Options &o, std::string_view v) { return parseInt(v, 1, 1 << 24, o.samples); }},
   };
   return specs;
 }
@@ -177,7 +203,7 @@ ParseResult usageError(const std::string &message) {
 } // namespace
 
 const std::vector<std::string> &dumpStages() {
-  static const std::vector<std::string> stages = {"tokens", "ast", "ir"};
+  static const std::vector<std::string> stages = {"tokens", "ast", "ir", "grad"};
   return stages;
 }
 

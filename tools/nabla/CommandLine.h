@@ -14,7 +14,7 @@
 
 namespace nabla::cli {
 
-enum class Command { Check, Dump, Eval };
+enum class Command { Check, Dump, Eval, Gradcheck };
 
 /// A `NAME=FILE` pair from --feed.
 using NamedPath = std::pair<std::string, std::string>;
@@ -36,6 +36,12 @@ struct Options {
   std::string params;           ///< --params P
   std::vector<NamedPath> feeds; ///< --feed NAME=FILE
   std::string outputs;          ///< --outputs O
+  std::string grads;            ///< --grads G
+
+  // gradcheck
+  uint64_t seed = 0;                                  ///< --seed S
+  std::vector<std::pair<std::string, int64_t>> sizes; ///< --size NAME=N
+  int64_t samples = 64;                               ///< --samples N
 };
 
 /// The result of parsing: options to run, or an exit code (0 after --help).

@@ -9,5 +9,6 @@ namespace nabla::commands {
 int check(const cli::Options &options);
 int dump(const cli::Options &options);
 int eval(const cli::Options &options);
+int gradcheck(const cli::Options &options);
 
 } // namespace nabla::commands

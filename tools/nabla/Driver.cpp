@@ -5,6 +5,7 @@
 #include "ir/Lower.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
+#include "passes/Adjoint.h"
 
 #include <llvm/Support/Casting.h>
 #include <llvm/Support/FileSystem.h>
@@ -109,6 +110,22 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
   }
   exitCode = kSuccess;
   return true;
+}
+
+const ir::Function *functionToRun(Compilation &c, bool withGradients) {
+  const ir::Function *forward = c.ir->lookup(ir::kForwardFunction);
+  const ir::Function *trainStep = c.ir->lookup(ir::kTrainStepFunction);
+  if (!withGradients)
+    return forward ? forward : trainStep;
+  if (trainStep)
+    return trainStep;
+  const ir::Function *built =
+      passes::differentiate(*c.ir, *forward, ir::kTrainStepFunction, c.diags);
+  if (!built || !ir::verify(*built, c.diags, "the adjoint pass")) {
+    c.diags.flush(llvm::errs());
+    return nullptr;
+  }
+  return built;
 }
 
 } // namespace nabla::driver

@@ -42,5 +42,9 @@ bool parseScript(Compilation &c);
 bool checkScript(const cli::Options &options, Compilation &c, int &exitCode);
 /// Produces c.ir: lowers a checked script, or reads a .nnir file. Verifies it.
 bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode);
+/// The function that computes the results, and the gradients when
+/// `withGradients` (running the adjoint pass unless c.ir already has the
+/// train step). Null after reporting an error.
+const ir::Function *functionToRun(Compilation &c, bool withGradients);
 
 } // namespace nabla::driver

@@ -39,11 +39,21 @@ static int dumpTokens(driver::Compilation &c) {
 
 int dump(const cli::Options &options) {
   driver::Compilation c;
-  if (options.emit == "ir") {
+  if (options.emit == "ir" || options.emit == "grad") {
     int exitCode;
     if (!driver::compileToIR(options, c, exitCode))
       return exitCode;
-    ir::print(*c.ir, c.sources, llvm::outs());
+    bool grad = options.emit == "grad";
+    const ir::Function *fn = driver::functionToRun(c, grad);
+    if (!fn)
+      return driver::kUserError;
+    // The train settings, then the one function of the stage.
+    ir::Module shown;
+    shown.train = c.ir->train;
+    ir::print(shown, c.sources, llvm::outs());
+    if (shown.train)
+      llvm::outs() << "\n";
+    ir::print(*fn, c.sources, llvm::outs());
     return driver::kSuccess;
   }
   if (driver::isIRFile(options.script)) {

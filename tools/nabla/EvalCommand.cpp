@@ -1,7 +1,9 @@
 //===- EvalCommand.cpp - `nabla eval` -------------------------------------===//
 //
-// One forward step on the data fed in: prints `loss: VALUE` and one line per
-// metric, and with --outputs writes every output, metric and the loss.
+// One step on the data fed in: prints `loss: VALUE` and one line per metric;
+// --outputs writes every output, metric and the loss; --grads writes the
+// gradient of the loss with respect to every param (the adjoint pass's train
+// step, run by the reference interpreter).
 //
 //===----------------------------------------------------------------------===//
 #include "ArgumentLoader.h"
@@ -20,7 +22,11 @@ int eval(const cli::Options &options) {
   int exitCode;
   if (!driver::compileToIR(options, c, exitCode))
     return exitCode;
-  const ir::Function &fn = *c.ir->lookup(ir::kForwardFunction);
+  bool withGradients = !options.grads.empty();
+  const ir::Function *found = driver::functionToRun(c, withGradients);
+  if (!found)
+    return driver::kUserError;
+  const ir::Function &fn = *found;
 
   driver::ArgumentLoader loader(fn, c.diags);
   bool hasParams = !fn.arguments(ir::ArgRole::Param).empty();
@@ -51,15 +57,20 @@ int eval(const cli::Options &options) {
       if (fn.results[i].role == role)
         llvm::outs() << (role == ir::ResultRole::Loss ? "loss" : fn.results[i].name) << ": "
                      << driver::formatScalar((*results)[i]) << "\n";
+  std::vector<std::pair<std::string, const Tensor *>> grads;
   for (size_t i = 0; i < fn.results.size(); ++i) {
     const ir::Result &r = fn.results[i];
-    written.emplace_back(r.role == ir::ResultRole::Loss ? "loss" : r.name, &(*results)[i]);
+    if (r.role == ir::ResultRole::Grad)
+      grads.emplace_back(r.name, &(*results)[i]);
+    else
+      written.emplace_back(r.role == ir::ResultRole::Loss ? "loss" : r.name, &(*results)[i]);
   }
   llvm::outs().flush();
-  if (!options.outputs.empty()) {
+  for (const auto &[path, tensors] :
+       {std::make_pair(options.outputs, written), std::make_pair(options.grads, grads)}) {
     std::string error;
-    if (!writeSafetensors(options.outputs, written, error)) {
-      llvm::errs() << options.outputs << ": error: " << error << "\n";
+    if (!path.empty() && !writeSafetensors(path, tensors, error)) {
+      llvm::errs() << path << ": error: " << error << "\n";
       return driver::kUserError;
     }
   }

@@ -1,0 +1,478 @@
+//===- AdjointTest.cpp - Gradients against finite differences -------------===//
+//
+// Every op with a gradient is differentiated in a function whose loss is
+// sum(op(params) * w), w a fixed random weighting, and the adjoint pass's
+// gradients are compared with five-point central differences in f64 at
+// random points away from kinks. A Hessian-vector product checks that the
+// pass applies to its own output. The conventions of the spec (relu'(0) = 0,
+// ties split evenly, where never leaks NaN) are checked exactly.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Adjoint.h"
+#include "ir/Clone.h"
+#include "ir/Interpreter.h"
+#include "ir/Parser.h"
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
+#include "passes/AdjointRules.h"
+#include "runtime/Random.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+namespace nabla::passes {
+namespace {
+
+using namespace ir;
+
+TEST(AdjointRules, EveryOpWithAGradientHasARule) {
+  for (unsigned i = 0; i < opCount(); ++i) {
+    OpKind kind = OpKind(i);
+    if (hasTrait(kind, kNoGrad))
+      EXPECT_EQ(adjointRule(kind), nullptr) << opInfo(kind).name << " has no gradient";
+    else
+      EXPECT_NE(adjointRule(kind), nullptr) << "no adjoint rule for " << opInfo(kind).name;
+  }
+}
+
+/// How a test draws an argument's values.
+enum class Domain { Normal, Positive, Unit, Mask, Labels };
+
+struct Case {
+  std::string name;
+  /// Arguments and ops defining %y; "%w" and the loss are added.
+  std::string body;
+  std::vector<std::pair<std::string, Domain>> domains; ///< per argument, by name
+};
+
+/// Parsed functions, tensors for their arguments, and evaluation helpers.
+class Harness {
+public:
+  explicit Harness(const std::string &text) : diags_(sources_) {
+    module_ = parseIR(sources_, sources_.addBuffer("case.nnir", text), diags_);
+  }
+  bool ok() const { return module_ != nullptr; }
+  std::string errors() {
+    std::string all;
+    for (const Diagnostic *d : diags_.sorted())
+      all += diags_.format(*d);
+    return all;
+  }
+  Module &module() { return *module_; }
+  DiagnosticEngine &diags() { return diags_; }
+  SourceManager &sources() { return sources_; }
+
+  /// Draws every argument of `fn`.
+  void draw(const Function &fn, const std::map<std::string, Domain> &domains, uint64_t seed) {
+    args_.clear();
+    for (const auto &arg : fn.args) {
+      std::vector<int64_t> shape = *concreteShape(arg->value.type.shape, {});
+      Tensor t(arg->value.type.dtype, shape);
+      Random r(seed, arg->value.name);
+      Domain d = domains.count(arg->value.name) ? domains.at(arg->value.name) : Domain::Normal;
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        double v = d == Domain::Positive ? r.uniform(0.5, 2.0)
+                   : d == Domain::Unit   ? r.uniform(0.1, 0.9)
+                   : d == Domain::Mask   ? double(r.below(2))
+                   : d == Domain::Labels ? double(r.below(3))
+                                         : r.normal();
+        t.set(i, v);
+      }
+      args_.push_back(std::move(t));
+    }
+  }
+  std::vector<Tensor> &args() { return args_; }
+
+  std::optional<std::vector<Tensor>> run(const Function &fn) {
+    std::vector<const Tensor *> pointers;
+    for (const Tensor &t : args_)
+      pointers.push_back(&t);
+    return Interpreter(diags_).run(fn, pointers, {});
+  }
+
+private:
+  SourceManager sources_;
+  DiagnosticEngine diags_;
+  std::unique_ptr<Module> module_;
+  std::vector<Tensor> args_;
+};
+
+double lossOf(Harness &h, const Function &fn) {
+  auto results = h.run(fn);
+  EXPECT_TRUE(results) << h.errors();
+  for (size_t i = 0; i < fn.results.size(); ++i)
+    if (fn.results[i].role == ResultRole::Loss)
+      return (*results)[i].get(0);
+  return NAN;
+}
+
+/// The five-point central difference of the loss along coordinate i of arg p.
+double numericGradient(Harness &h, const Function &fn, size_t p, int64_t i) {
+  double *x = h.args()[p].data<double>() + i;
+  double step = 1e-4 * std::max(1.0, std::fabs(*x)), saved = *x, f[4];
+  const double offsets[4] = {-2, -1, 1, 2};
+  for (int k = 0; k < 4; ++k) {
+    *x = saved + offsets[k] * step;
+    f[k] = lossOf(h, fn);
+  }
+  *x = saved;
+  return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * step);
+}
+
+void checkAgainstFiniteDifferences(const Case &c) {
+  SCOPED_TRACE(c.name);
+  // Find %y's type: the case declares it last.
+  std::string text = "func @forward {\n" + c.body;
+  size_t colon = c.body.rfind(" : ");
+  std::string type = c.body.substr(colon + 3);
+  type = type.substr(0, type.find('\n'));
+  text += "  input %w : " + type + "\n  %yw = mul %y, %w : " + type + "\n";
+  std::string axes;
+  size_t rank =
+      type.find("[]") != std::string::npos ? 0 : std::count(type.begin(), type.end(), ',') + 1;
+  for (size_t d = 0; d < rank; ++d)
+    axes += (d ? ", " : "") + std::to_string(d);
+  text += "  %l = reduce_sum %yw {axes = [" + axes + "]} : f64[]\n  loss = %l\n}\n";
+  Harness h(text);
+  ASSERT_TRUE(h.ok()) << h.errors() << text;
+  const Function &forward = *h.module().lookup("forward");
+  Function *step = differentiate(h.module(), forward, "train_step", h.diags());
+  ASSERT_TRUE(step) << h.errors();
+  ASSERT_TRUE(verify(*step, h.diags(), "the adjoint pass")) << h.errors();
+  std::map<std::string, Domain> domains(c.domains.begin(), c.domains.end());
+  h.draw(forward, domains, 42);
+  auto results = h.run(*step);
+  ASSERT_TRUE(results) << h.errors();
+  int checkedParams = 0;
+  for (size_t p = 0; p < forward.args.size(); ++p) {
+    const Argument &arg = *forward.args[p];
+    if (arg.role != ArgRole::Param)
+      continue;
+    ++checkedParams;
+    const Tensor *grad = nullptr;
+    for (size_t r = 0; r < step->results.size(); ++r)
+      if (step->results[r].role == ResultRole::Grad && step->results[r].name == arg.value.name)
+        grad = &(*results)[r];
+    ASSERT_TRUE(grad);
+    for (int64_t i = 0; i < grad->numel(); ++i) {
+      double analytic = grad->get(i), numeric = numericGradient(h, forward, p, i);
+      EXPECT_NEAR(analytic, numeric, 1e-6 * std::max(1.0, std::fabs(numeric)))
+          << arg.value.name << "[" << i << "]";
+    }
+  }
+  EXPECT_GT(checkedParams, 0);
+}
+
+std::string unary(const char *op, const char *attrs = "") {
+  return fmt::format("  param %a : f64[2, 3]\n  %y = {} %a{} : f64[2, 3]\n", op, attrs);
+}
+std::string binary(const char *op) {
+  return fmt::format(
+      "  param %a : f64[2, 3]\n  param %b : f64[2, 3]\n  %y = {} %a, %b : f64[2, 3]\n", op);
+}
+
+std::vector<Case> cases() {
+  using D = Domain;
+  std::vector<Case> c = {
+      {"neg", unary("neg"), {}},
+      {"exp", unary("exp"), {}},
+      {"log", unary("log"), {{"a", D::Positive}}},
+      {"sqrt", unary("sqrt"), {{"a", D::Positive}}},
+      {"abs", unary("abs"), {}},
+      {"tanh", unary("tanh"), {}},
+      {"sigmoid", unary("sigmoid"), {}},
+      {"relu", unary("relu"), {}},
+      {"softplus", unary("softplus"), {}},
+      {"gelu", unary("gelu"), {}},
+      {"erf", unary("erf"), {}},
+      {"sin", unary("sin"), {}},
+      {"cos", unary("cos"), {}},
+      {"leaky_relu", unary("leaky_relu", " {alpha = 0.1}"), {}},
+      {"elu", unary("elu", " {alpha = 0.7}"), {}},
+      {"add", binary("add"), {}},
+      {"sub", binary("sub"), {}},
+      {"mul", binary("mul"), {}},
+      {"safe_mul", binary("safe_mul"), {}},
+      {"div", binary("div"), {{"b", D::Positive}}},
+      {"pow", binary("pow"), {{"a", D::Positive}}},
+      {"max", binary("max"), {}},
+      {"min", binary("min"), {}},
+      {"select",
+       "  input %m : f64[2, 3]\n  param %a : f64[2, 3]\n  param %b : f64[2, 3]\n"
+       "  %y = select %m, %a, %b : f64[2, 3]\n",
+       {{"m", D::Mask}}},
+      {"broadcast_leading", "  param %a : f64[3]\n  %y = broadcast %a : f64[2, 3]\n", {}},
+      {"broadcast_inner", "  param %a : f64[2, 1]\n  %y = broadcast %a : f64[2, 3]\n", {}},
+      {"reshape", "  param %a : f64[2, 3]\n  %y = reshape %a : f64[3, 2]\n", {}},
+      {"transpose",
+       "  param %a : f64[2, 3, 4]\n  %y = transpose %a {perm = [2, 0, 1]} : f64[4, 2, 3]\n",
+       {}},
+      {"concat",
+       "  param %a : f64[2, 3]\n  param %b : f64[2, 2]\n  %y = concat %a, %b, %a {axis = 1} : "
+       "f64[2, 8]\n",
+       {}},
+      {"slice", "  param %a : f64[2, 5]\n  %y = slice %a {axis = 1, start = 1} : f64[2, 3]\n", {}},
+      {"reduce_sum", "  param %a : f64[2, 3]\n  %y = reduce_sum %a {axes = [1]} : f64[2]\n", {}},
+      {"reduce_sum_keepdims",
+       "  param %a : f64[2, 3, 2]\n  %y = reduce_sum %a {axes = [0, 2], keepdims = true} : f64[1, "
+       "3, 1]\n",
+       {}},
+      {"reduce_max", "  param %a : f64[3, 4]\n  %y = reduce_max %a {axes = [0]} : f64[4]\n", {}},
+      {"reduce_min", "  param %a : f64[3, 4]\n  %y = reduce_min %a {axes = [0, 1]} : f64[]\n", {}},
+      {"logsumexp", "  param %a : f64[3, 4]\n  %y = logsumexp %a {axes = [1]} : f64[3]\n", {}},
+      {"softmax", "  param %a : f64[3, 4]\n  %y = softmax %a {axis = 1} : f64[3, 4]\n", {}},
+      {"log_softmax", "  param %a : f64[3, 4]\n  %y = log_softmax %a {axis = 0} : f64[3, 4]\n", {}},
+      {"cross_entropy",
+       "  param %z : f64[4, 3]\n  input %t : i32[4]\n  %y = cross_entropy %z, %t : f64[]\n",
+       {{"t", D::Labels}}},
+      {"bce_with_logits",
+       "  param %a : f64[2, 3]\n  param %t : f64[2, 3]\n  %y = bce_with_logits %a, %t : f64[]\n",
+       {{"t", D::Unit}}},
+      {"conv2d",
+       "  param %x : f64[2, 2, 5, 5]\n  param %k : f64[3, 2, 3, 3]\n"
+       "  %y = conv2d %x, %k {stride = [2, 2], padding = [1, 1]} : f64[2, 3, 3, 3]\n",
+       {}},
+      {"conv2d_backward_input",
+       "  param %g : f64[2, 3, 3, 3]\n  param %k : f64[3, 2, 3, 3]\n"
+       "  %y = conv2d_backward_input %g, %k {stride = [2, 2], padding = [1, 1]} : f64[2, 2, 5, "
+       "5]\n",
+       {}},
+      {"conv2d_backward_weight",
+       "  param %x : f64[2, 2, 5, 5]\n  param %g : f64[2, 3, 3, 3]\n"
+       "  %y = conv2d_backward_weight %x, %g {stride = [2, 2], padding = [1, 1]} : f64[3, 2, 3, "
+       "3]\n",
+       {}},
+      {"max_pool2d",
+       "  param %x : f64[1, 2, 4, 4]\n  %y = max_pool2d %x {window = [2, 2], stride = [2, 2]} : "
+       "f64[1, 2, 2, 2]\n",
+       {}},
+      {"max_pool2d_backward",
+       "  input %x : f64[1, 2, 4, 4]\n  param %g : f64[1, 2, 3, 3]\n"
+       "  %y = max_pool2d_backward %x, %g {window = [2, 2], stride = [1, 1]} : f64[1, 2, 4, 4]\n",
+       {}},
+      {"max_pool2d_tangent",
+       "  input %x : f64[1, 2, 4, 4]\n  param %u : f64[1, 2, 4, 4]\n"
+       "  %y = max_pool2d_tangent %x, %u {window = [2, 2], stride = [1, 1]} : f64[1, 2, 3, 3]\n",
+       {}},
+      {"avg_pool2d",
+       "  param %x : f64[1, 2, 4, 4]\n  %y = avg_pool2d %x {window = [2, 2], stride = [1, 1]} : "
+       "f64[1, 2, 3, 3]\n",
+       {}},
+      {"avg_pool2d_backward",
+       "  param %g : f64[1, 2, 3, 3]\n"
+       "  %y = avg_pool2d_backward %g {window = [2, 2], stride = [1, 1]} : f64[1, 2, 4, 4]\n",
+       {}},
+  };
+  for (auto [ta, tb] : {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
+    std::string a = ta ? "f64[4, 3]" : "f64[3, 4]", b = tb ? "f64[5, 4]" : "f64[4, 5]";
+    c.push_back({fmt::format("matmul_{}{}", ta ? "T" : "N", tb ? "T" : "N"),
+                 fmt::format("  param %a : {}\n  param %b : {}\n  %y = matmul %a, %b "
+                             "{{transpose_a = {}, transpose_b = {}}} : f64[3, 5]\n",
+                             a, b, ta, tb),
+                 {}});
+  }
+  c.push_back({"matmul_batched",
+               "  param %a : f64[2, 3, 4]\n  param %b : f64[2, 4, 5]\n"
+               "  %y = matmul %a, %b : f64[2, 3, 5]\n",
+               {}});
+  return c;
+}
+
+class OpGradient : public ::testing::TestWithParam<Case> {};
+
+TEST_P(OpGradient, MatchesFiniteDifferences) { checkAgainstFiniteDifferences(GetParam()); }
+
+INSTANTIATE_TEST_SUITE_P(Ops, OpGradient, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return info.param.name;
+                         });
+
+TEST(OpGradient, EveryDifferentiableOpIsCovered) {
+  std::set<std::string> covered;
+  for (const Case &c : cases()) {
+    size_t eq = c.body.rfind("%y = ");
+    std::string op = c.body.substr(eq + 5);
+    covered.insert(op.substr(0, op.find(' ')));
+  }
+  for (unsigned i = 0; i < opCount(); ++i)
+    if (!hasTrait(OpKind(i), kNoGrad))
+      EXPECT_TRUE(covered.count(std::string(opInfo(OpKind(i)).name)))
+          << "no gradient test for " << opInfo(OpKind(i)).name;
+}
+
+/// Runs the train step of `body` (which defines %l) at the given param values.
+std::vector<double> gradientAt(const std::string &body, const std::vector<double> &a) {
+  Harness h("func @forward {\n  param %a : f64[" + std::to_string(a.size()) + "]\n" + body +
+            "  loss = %l\n}\n");
+  EXPECT_TRUE(h.ok()) << h.errors();
+  Function *step = differentiate(h.module(), *h.module().lookup("forward"), "s", h.diags());
+  h.draw(*step, {}, 1);
+  for (size_t i = 0; i < a.size(); ++i)
+    h.args()[0].set(int64_t(i), a[i]);
+  auto results = h.run(*step);
+  EXPECT_TRUE(results) << h.errors();
+  std::vector<double> g;
+  for (int64_t i = 0; i < results->back().numel(); ++i)
+    g.push_back(results->back().get(i));
+  return g;
+}
+
+TEST(Conventions, KinksHaveThePyTorchValues) {
+  // relu'(0) = 0, abs'(0) = 0, sqrt'(0) = inf.
+  EXPECT_EQ(
+      gradientAt("  %r = relu %a : f64[2]\n  %l = reduce_sum %r {axes = [0]} : f64[]\n", {0, 2}),
+      (std::vector<double>{0, 1}));
+  EXPECT_EQ(
+      gradientAt("  %r = abs %a : f64[2]\n  %l = reduce_sum %r {axes = [0]} : f64[]\n", {0, -2}),
+      (std::vector<double>{0, -1}));
+  std::vector<double> s =
+      gradientAt("  %r = sqrt %a : f64[2]\n  %l = reduce_sum %r {axes = [0]} : f64[]\n", {0, 4});
+  EXPECT_TRUE(std::isinf(s[0]) && s[0] > 0);
+  EXPECT_EQ(s[1], 0.25);
+}
+
+TEST(Conventions, TiesSplitTheGradientEvenly) {
+  // max over [3, 3, 1]: the two maxima get 1/2 each.
+  EXPECT_EQ(gradientAt("  %l = reduce_max %a {axes = [0]} : f64[]\n", {3, 3, 1}),
+            (std::vector<double>{0.5, 0.5, 0}));
+  EXPECT_EQ(gradientAt("  %l = reduce_min %a {axes = [0]} : f64[]\n", {1, 3, 1}),
+            (std::vector<double>{0.5, 0, 0.5}));
+  // maximum(a, b) with a = b: each side gets half.
+  EXPECT_EQ(gradientAt("  %b = constant {value = 2} : f64[2]\n  %m = max %a, %b : f64[2]\n"
+                       "  %l = reduce_sum %m {axes = [0]} : f64[]\n",
+                       {2, 5}),
+            (std::vector<double>{0.5, 1}));
+}
+
+TEST(Conventions, WhereKeepsTheOtherBranchOutOfTheGradient) {
+  // where(a > 0, 2 sqrt(a), a^2) at a = -1, 0, 4: sqrt(-1) is NaN and
+  // sqrt'(0) is inf in the branch not chosen; neither may reach the gradient.
+  std::string body = "  %z = constant {value = 0} : f64[3]\n"
+                     "  %m = gt %a, %z : f64[3]\n"
+                     "  %s = sqrt %a : f64[3]\n"
+                     "  %two = constant {value = 2} : f64[3]\n"
+                     "  %s2 = mul %s, %two : f64[3]\n"
+                     "  %sq = mul %a, %a : f64[3]\n"
+                     "  %w = select %m, %s2, %sq : f64[3]\n"
+                     "  %l = reduce_sum %w {axes = [0]} : f64[]\n";
+  // d/da a^2 = 2a at -1 and 0; d/da 2 sqrt(a) = 1/sqrt(a) at 4.
+  EXPECT_EQ(gradientAt(body, {-1, 0, 4}), (std::vector<double>{-2, 0, 0.5}));
+}
+
+TEST(Conventions, NothingFlowsThroughNoGradientOps) {
+  // stop_gradient, comparisons and argmax block the gradient.
+  EXPECT_EQ(gradientAt("  %s = stop_gradient %a : f64[2]\n  %p = mul %s, %a : f64[2]\n"
+                       "  %l = reduce_sum %p {axes = [0]} : f64[]\n",
+                       {3, 5}),
+            (std::vector<double>{3, 5}));
+}
+
+TEST(Adjoint, MissingLossIsAnError) {
+  Harness h("func @forward {\n  param %a : f64[2]\n  %e = exp %a : f64[2]\n  output e = %e\n}\n");
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(differentiate(h.module(), *h.module().lookup("forward"), "s", h.diags()), nullptr);
+  EXPECT_NE(h.errors().find("the script has no 'loss'"), std::string::npos);
+}
+
+TEST(Adjoint, ParamsTheLossIgnoresGetZeroGradients) {
+  std::vector<double> g =
+      gradientAt("  %c = constant {value = 7} : f64[]\n  %l = add %c, %c : f64[]\n", {1, 2});
+  EXPECT_EQ(g, (std::vector<double>{0, 0}));
+}
+
+TEST(Adjoint, BackwardOpsCarryTheForwardSourcePositions) {
+  Harness h(R"(func @forward {
+  param %a : f64[2] loc("net.nn":1:7)
+  %e = exp %a : f64[2] loc("net.nn":2:5)
+  %l = reduce_sum %e {axes = [0]} : f64[] loc("net.nn":3:6)
+  loss = %l
+})");
+  ASSERT_TRUE(h.ok()) << h.errors();
+  Function *step = differentiate(h.module(), *h.module().lookup("forward"), "s", h.diags());
+  ASSERT_TRUE(step);
+  std::set<uint32_t> lines;
+  for (size_t i = 2; i < step->ops.size(); ++i)
+    lines.insert(step->ops[i]->loc.line);
+  EXPECT_EQ(lines, (std::set<uint32_t>{2, 3}));
+}
+
+/// A Hessian-vector product: differentiate <grad L(a, b), v> again and
+/// compare H v with the five-point difference of the gradient along v.
+TEST(Adjoint, DifferentiatesItsOwnOutput) {
+  const char *network = R"(func @forward {
+  input %x : f64[4, 3]
+  input %t : i32[4]
+  param %W : f64[3, 5]
+  param %V : f64[5, 3]
+  %h = matmul %x, %W : f64[4, 5]
+  %a = tanh %h : f64[4, 5]
+  %z = matmul %a, %V : f64[4, 3]
+  %s = softplus %z : f64[4, 3]
+  %l = cross_entropy %s, %t : f64[]
+  loss = %l
+})";
+  Harness h(network);
+  ASSERT_TRUE(h.ok()) << h.errors();
+  Function *step = differentiate(h.module(), *h.module().lookup("forward"), "step", h.diags());
+  ASSERT_TRUE(step);
+
+  // hv(W, V, vW, vV) = <grad_W, vW> + <grad_V, vV>, then its gradient.
+  Function *dot = h.module().addFunction("dot");
+  ValueMap map = cloneInto(*step, *dot);
+  dot->results.clear();
+  Value *total = nullptr;
+  for (const Result &r : step->results) {
+    if (r.role != ResultRole::Grad)
+      continue;
+    Value *g = map.at(r.value);
+    Value *v = &dot->addArgument(ArgRole::Input, "v" + r.name, g->type, {})->value;
+    Value *product = dot->append(OpKind::Mul, {g, v}, g->type, {}, {});
+    Attrs all;
+    all.axes = {0, 1};
+    Value *sum = dot->append(OpKind::ReduceSum, {product}, {DType::F64, {}}, all, {});
+    total = total ? dot->append(OpKind::Add, {total, sum}, {DType::F64, {}}, {}, {}) : sum;
+  }
+  dot->addResult(ResultRole::Loss, "", total);
+  ASSERT_TRUE(verify(*dot, h.diags(), "building the dot")) << h.errors();
+  Function *hvp = differentiate(h.module(), *dot, "hvp", h.diags());
+  ASSERT_TRUE(hvp) << h.errors();
+  ASSERT_TRUE(verify(*hvp, h.diags(), "differentiating twice")) << h.errors();
+
+  h.draw(*hvp, {{"t", Domain::Labels}}, 7);
+  auto results = h.run(*hvp);
+  ASSERT_TRUE(results) << h.errors();
+  // args: x, t, W, V, vW, vV. Finite differences of the step's gradients along v.
+  std::vector<Tensor> &args = h.args();
+  auto gradients = [&](double eps) {
+    for (int p : {2, 3})
+      for (int64_t i = 0; i < args[p].numel(); ++i)
+        args[p].data<double>()[i] += eps * args[p + 2].data<double>()[i];
+    std::vector<const Tensor *> pointers = {&args[0], &args[1], &args[2], &args[3]};
+    auto r = Interpreter(h.diags()).run(*step, pointers, {});
+    for (int p : {2, 3})
+      for (int64_t i = 0; i < args[p].numel(); ++i)
+        args[p].data<double>()[i] -= eps * args[p + 2].data<double>()[i];
+    return std::move(*r);
+  };
+  double e = 1e-4;
+  auto m2 = gradients(-2 * e), m1 = gradients(-e), p1 = gradients(e), p2 = gradients(2 * e);
+  int checked = 0;
+  for (size_t r = 0; r < hvp->results.size(); ++r) {
+    if (hvp->results[r].role != ResultRole::Grad || hvp->results[r].name.rfind("v", 0) == 0)
+      continue;
+    size_t k = hvp->results[r].name == "W" ? 1 : 2; // the step's results: loss, W, V
+    for (int64_t i = 0; i < (*results)[r].numel(); ++i) {
+      double numeric =
+          (m2[k].get(i) - 8 * m1[k].get(i) + 8 * p1[k].get(i) - p2[k].get(i)) / (12 * e);
+      EXPECT_NEAR((*results)[r].get(i), numeric, 1e-7 * std::max(1.0, std::fabs(numeric)))
+          << hvp->results[r].name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 15 + 15);
+}
+
+} // namespace
+} // namespace nabla::passes
