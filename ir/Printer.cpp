@@ -140,30 +140,32 @@ std::string attrText(const Op &op) {
   return out + "}";
 }
 
-/// Gives every value of a function a unique printed name: its own name when
-/// it has one (made unique with ".N"), else the next number.
-class Namer {
-public:
-  const std::string &operator()(const Value *v) { return names_.at(v); }
+} // namespace
 
-  void name(const Value *v) {
+std::unordered_map<const Value *, std::string> valueNames(const Function &fn) {
+  std::unordered_map<const Value *, std::string> names;
+  std::set<std::string> used;
+  unsigned next = 0;
+  auto name = [&](const Value *v) {
     std::string n;
     if (v->name.empty()) {
-      n = std::to_string(next_++);
+      n = std::to_string(next++);
     } else {
       n = v->name;
-      for (int k = 1; used_.count(n); ++k)
+      for (int k = 1; used.count(n); ++k)
         n = v->name + "." + std::to_string(k);
     }
-    used_.insert(n);
-    names_[v] = n;
-  }
+    used.insert(n);
+    names[v] = n;
+  };
+  for (const auto &arg : fn.args)
+    name(&arg->value);
+  for (const auto &op : fn.ops)
+    name(&op->result);
+  return names;
+}
 
-private:
-  std::unordered_map<const Value *, std::string> names_;
-  std::set<std::string> used_;
-  unsigned next_ = 0;
-};
+namespace {
 
 std::string locText(SourceLoc loc, const SourceManager &sources) {
   if (!loc.isValid())
@@ -174,28 +176,26 @@ std::string locText(SourceLoc loc, const SourceManager &sources) {
 } // namespace
 
 void print(const Function &fn, const SourceManager &sources, llvm::raw_ostream &os) {
-  Namer names;
+  std::unordered_map<const Value *, std::string> names = valueNames(fn);
   os << "func @" << fn.name << " {\n";
   for (const auto &arg : fn.args) {
-    names.name(&arg->value);
-    os << "  " << roleName(arg->role) << " %" << names(&arg->value) << " : "
+    os << "  " << roleName(arg->role) << " %" << names.at(&arg->value) << " : "
        << arg->value.type.str();
     if (arg->role == ArgRole::Param)
       os << " = " << initializerText(arg->init);
     os << locText(arg->loc, sources) << "\n";
   }
   for (const auto &op : fn.ops) {
-    names.name(&op->result);
-    os << "  %" << names(&op->result) << " = " << op->info().name;
+    os << "  %" << names.at(&op->result) << " = " << op->info().name;
     for (size_t i = 0; i < op->operands.size(); ++i)
-      os << (i ? ", %" : " %") << names(op->operands[i]);
+      os << (i ? ", %" : " %") << names.at(op->operands[i]);
     os << attrText(*op) << " : " << op->result.type.str() << locText(op->loc, sources) << "\n";
   }
   for (const Result &r : fn.results) {
     os << "  " << roleName(r.role);
     if (r.role != ResultRole::Loss)
       os << " " << r.name;
-    os << " = %" << names(r.value) << "\n";
+    os << " = %" << names.at(r.value) << "\n";
   }
   os << "}\n";
 }

@@ -10,6 +10,7 @@
 #include "ir/IR.h"
 
 #include <string>
+#include <unordered_map>
 
 namespace llvm {
 class raw_ostream;
@@ -20,6 +21,10 @@ namespace nabla::ir {
 void print(const Module &module, const SourceManager &sources, llvm::raw_ostream &os);
 void print(const Function &fn, const SourceManager &sources, llvm::raw_ostream &os);
 std::string toString(const Module &module, const SourceManager &sources);
+
+/// The name each value of `fn` prints under: its own name made unique with
+/// ".N", or the next number for unnamed values, in order of definition.
+std::unordered_map<const Value *, std::string> valueNames(const Function &fn);
 
 /// The shortest decimal that reads back as `value`; "inf", "-inf", "nan".
 std::string formatNumber(double value);

@@ -34,6 +34,9 @@ const std::vector<CommandInfo> &commands() {
       {Command::Gradcheck, "gradcheck",
        "gradcheck SCRIPT [--seed S] [--size NAME=N] [--samples N]\n"
        "                               compare gradients with finite differences"},
+      {Command::Bench, "bench",
+       "bench SCRIPT [--batch N] [--steps N]\n"
+       "                               compile times and the training step's rate"},
   };
   return list;
 }
@@ -133,6 +136,23 @@ const std::vector<OptionSpec> &optionSpecs() {
          o.threads = static_cast<int>(n);
          return err;
        }},
+      {"--interp", false, compile, "            run on the reference interpreter, not the JIT",
+       [](Options &o, std::string_view) {
+         o.interp = true;
+         return std::string();
+       }},
+      {"--verbose", true, compile, "N         1: a note for each JIT compile (see docs/cli.md)",
+       [](Options &o, std::string_view v) {
+         int64_t n = 0;
+         std::string err = parseInt(v, 0, 3, n);
+         o.verbose = int(n);
+         return err;
+       }},
+      {"--time-passes", false, compile, "       print the time of each compiler stage",
+       [](Options &o, std::string_view) {
+         o.timePasses = true;
+         return std::string();
+       }},
       {"--emit", true, bit(Command::Dump), "STAGE        the stage to print",
        [](Options &o, std::string_view v) {
          for (const std::string &s : dumpStages())
@@ -160,7 +180,23 @@ const std::vector<OptionSpec> &optionSpecs() {
          o.seed = uint64_t(n);
          return err;
        }},
-      {"--size", true, bit(Command::Gradcheck), "NAME=N       a symbolic size (default 3)",
+      {"--batch", true, bit(Command::Bench),
+       "N           the batch size (default: the script's, or 32)",
+       [](Options &o, std::string_view v) {
+         int64_t n = 0;
+         std::string err = parseInt(v, 1, 1 << 24, n);
+         o.batch = n;
+         return err;
+       }},
+      {"--steps", true, bit(Command::Bench), "N           steps timed (default 100)",
+       [](Options &o, std::string_view v) {
+         int64_t n = 0;
+         std::string err = parseInt(v, 1, int64_t(1) << 40, n);
+         o.steps = n;
+         return err;
+       }},
+      {"--size", true, bit(Command::Gradcheck) | bit(Command::Dump) | bit(Command::Bench),
+       "NAME=N       a symbolic size (gradcheck: default 3; dump: the batch)",
        [](Options &o, std::string_view v) {
          std::string name, value;
          std::string err = splitNamed(v, name, value);
@@ -203,7 +239,7 @@ ParseResult usageError(const std::string &message) {
 } // namespace
 
 const std::vector<std::string> &dumpStages() {
-  static const std::vector<std::string> stages = {"tokens", "ast", "ir", "grad"};
+  static const std::vector<std::string> stages = {"tokens", "ast", "ir", "grad", "llvm", "asm"};
   return stages;
 }
 
@@ -235,6 +271,10 @@ ParseResult parseCommandLine(int argc, const char *const *argv) {
     std::string_view a = args[i];
     if (a.size() == 3 && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3') {
       options.optLevel = a[2] - '0';
+      continue;
+    }
+    if (a == "-v") {
+      ++options.verbose;
       continue;
     }
     if (a.size() > 1 && a[0] == '-' && a != "-") {

@@ -14,7 +14,7 @@
 
 namespace nabla::cli {
 
-enum class Command { Check, Dump, Eval, Gradcheck };
+enum class Command { Check, Dump, Eval, Gradcheck, Bench };
 
 /// A `NAME=FILE` pair from --feed.
 using NamedPath = std::pair<std::string, std::string>;
@@ -28,6 +28,9 @@ struct Options {
   bool f64 = false;                                 ///< --dtype f64
   int optLevel = 2;                                 ///< -O0 ... -O3
   int threads = 0;                                  ///< --threads N (0: all cores)
+  bool interp = false;                              ///< --interp: the reference interpreter
+  int verbose = 0;                                  ///< -v, --verbose N
+  bool timePasses = false;                          ///< --time-passes
 
   // dump
   std::string emit; ///< --emit=STAGE
@@ -38,10 +41,14 @@ struct Options {
   std::string outputs;          ///< --outputs O
   std::string grads;            ///< --grads G
 
-  // gradcheck
+  // gradcheck (and dump --emit=llvm|asm for --size)
   uint64_t seed = 0;                                  ///< --seed S
   std::vector<std::pair<std::string, int64_t>> sizes; ///< --size NAME=N
   int64_t samples = 64;                               ///< --samples N
+
+  // bench
+  std::optional<int64_t> batch; ///< --batch N
+  std::optional<int64_t> steps; ///< --steps N
 };
 
 /// The result of parsing: options to run, or an exit code (0 after --help).

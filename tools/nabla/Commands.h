@@ -10,5 +10,6 @@ int check(const cli::Options &options);
 int dump(const cli::Options &options);
 int eval(const cli::Options &options);
 int gradcheck(const cli::Options &options);
+int bench(const cli::Options &options);
 
 } // namespace nabla::commands

@@ -6,13 +6,45 @@
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "passes/Adjoint.h"
+#include "runtime/Initializers.h"
+#include "runtime/Random.h"
 
+#include <fmt/format.h>
 #include <llvm/Support/Casting.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <chrono>
+
 namespace nabla::driver {
+
+namespace {
+/// Adds the time from construction to destruction to a stage.
+class StageTimer {
+public:
+  StageTimer(StageTimes &times, std::string stage)
+      : times_(times), stage_(std::move(stage)), start_(std::chrono::steady_clock::now()) {}
+  ~StageTimer() {
+    times_.add(stage_,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
+
+private:
+  StageTimes &times_;
+  std::string stage_;
+  std::chrono::steady_clock::time_point start_;
+};
+} // namespace
+
+void StageTimes::add(const std::string &stage, double seconds) {
+  for (auto &[name, total] : stages)
+    if (name == stage) {
+      total += seconds;
+      return;
+    }
+  stages.emplace_back(stage, seconds);
+}
 
 bool isIRFile(const std::string &path) { return llvm::StringRef(path).ends_with(".nnir"); }
 
@@ -57,7 +89,10 @@ bool checkScript(const cli::Options &options, Compilation &c, int &exitCode) {
     return false;
   // Statements that parsed are checked even when others did not: one run
   // reports the syntax errors and the type errors together.
-  c.ast = parseModule(c.sources, c.file, c.diags);
+  {
+    StageTimer timer(c.times, "parse");
+    c.ast = parseModule(c.sources, c.file, c.diags);
+  }
   if (!checkOverrides(options, *c.ast)) {
     c.diags.flush(llvm::errs());
     exitCode = kUsageError;
@@ -72,7 +107,10 @@ bool checkScript(const cli::Options &options, Compilation &c, int &exitCode) {
   llvm::sys::fs::make_absolute(dir);
   llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
   semaOptions.scriptDir = dir.str().str();
-  c.program = analyze(*c.ast, c.sources, c.diags, semaOptions);
+  {
+    StageTimer timer(c.times, "check");
+    c.program = analyze(*c.ast, c.sources, c.diags, semaOptions);
+  }
   if (c.diags.hasErrors()) {
     c.diags.flush(llvm::errs());
     return false;
@@ -86,6 +124,7 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
     if (!checkScript(options, c, exitCode))
       return false;
     exitCode = kUserError;
+    StageTimer timer(c.times, "lower");
     c.ir = ir::lower(*c.program);
     if (!ir::verify(*c.ir, c.diags, "lowering")) {
       c.diags.flush(llvm::errs());
@@ -103,6 +142,7 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
   }
   if (!readScript(options, c))
     return false;
+  StageTimer timer(c.times, "parse");
   c.ir = ir::parseIR(c.sources, c.file, c.diags);
   if (!c.ir) {
     c.diags.flush(llvm::errs());
@@ -119,6 +159,7 @@ const ir::Function *functionToRun(Compilation &c, bool withGradients) {
     return forward ? forward : trainStep;
   if (trainStep)
     return trainStep;
+  StageTimer timer(c.times, "adjoint");
   const ir::Function *built =
       passes::differentiate(*c.ir, *forward, ir::kTrainStepFunction, c.diags);
   if (!built || !ir::verify(*built, c.diags, "the adjoint pass")) {
@@ -126,6 +167,89 @@ const ir::Function *functionToRun(Compilation &c, bool withGradients) {
     return nullptr;
   }
   return built;
+}
+
+const ir::Function *stepToCompile(Compilation &c) {
+  bool hasLoss = false;
+  for (const auto &fn : c.ir->functions)
+    hasLoss |= fn->findResult(ir::ResultRole::Loss) != nullptr;
+  return functionToRun(c, hasLoss);
+}
+
+/// The class count labels fed to `input` must stay below.
+static int64_t classesFor(const ir::Function &fn, const ir::Value *input,
+                          const ir::SymbolBindings &bindings) {
+  int64_t classes = 0;
+  for (const auto &op : fn.ops) {
+    int64_t c = 0;
+    if (op->kind == ir::OpKind::CrossEntropy && op->operands[1] == input)
+      c = (*ir::concreteShape(op->operands[0]->type.shape, bindings))[1];
+    else if (op->kind == ir::OpKind::OneHot && op->operands[0] == input)
+      c = op->attrs.classes;
+    if (c > 0)
+      classes = classes ? std::min(classes, c) : c;
+  }
+  return classes ? classes : 2;
+}
+
+std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,
+                                                 const ir::SymbolBindings &bindings,
+                                                 uint64_t seed, const std::string &script) {
+  std::vector<Tensor> args;
+  for (const auto &arg : fn.args) {
+    std::vector<int64_t> shape = *ir::concreteShape(arg->value.type.shape, bindings);
+    std::string error;
+    if (!checkAllocation(arg->value.type.dtype, shape, error)) {
+      llvm::errs() << script << ": error: " << arg->value.name << ": " << error << "\n";
+      return std::nullopt;
+    }
+    const std::string &name = arg->value.name;
+    if (arg->role == ir::ArgRole::Param) {
+      args.push_back(initialize(arg->init, arg->value.type.dtype, shape, seed, name));
+      continue;
+    }
+    Tensor t(arg->value.type.dtype, shape);
+    Random random(seed, "input " + name);
+    int64_t classes = classesFor(fn, &arg->value, bindings);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.set(i, t.dtype() == DType::I32 ? double(random.below(uint64_t(classes))) : random.normal());
+    args.push_back(std::move(t));
+  }
+  return args;
+}
+
+bool bindSizes(const ir::Function &fn, const std::vector<std::pair<std::string, int64_t>> &sizes,
+               int64_t fallback, ir::SymbolBindings &bindings) {
+  for (const auto &arg : fn.args)
+    for (const Dim &d : arg->value.type.shape)
+      for (const std::string &s : d.symbols())
+        bindings[s] = fallback;
+  for (const auto &[name, size] : sizes) {
+    if (!bindings.count(name)) {
+      llvm::errs() << "nabla: error: --size " << name << ": the script has no symbolic size '"
+                   << name << "'\n";
+      return false;
+    }
+    bindings[name] = size;
+  }
+  return true;
+}
+
+void printTimes(const Compilation &c, const codegen::CompileTimes *codegen, llvm::raw_ostream &os) {
+  std::vector<std::pair<std::string, double>> rows = c.times.stages;
+  if (codegen) {
+    rows.emplace_back("LLVM IR emission", codegen->emit);
+    rows.emplace_back("LLVM optimization", codegen->optimize);
+    rows.emplace_back("machine code", codegen->machineCode);
+  }
+  double total = 0;
+  os << "stage                  time (ms)\n";
+  for (const auto &[stage, seconds] : rows) {
+    os << fmt::format("{:<20} {:>11.2f}\n", stage, seconds * 1000);
+    total += seconds;
+  }
+  os << fmt::format("{:<20} {:>11.2f}\n", "total", total * 1000);
+  os.flush();
 }
 
 } // namespace nabla::driver

@@ -9,14 +9,26 @@
 
 #include "CommandLine.h"
 
+#include "codegen/Compiler.h"
 #include "frontend/AST.h"
 #include "frontend/Diagnostics.h"
 #include "frontend/Program.h"
 #include "ir/IR.h"
 
 #include <memory>
+#include <optional>
+
+namespace llvm {
+class raw_ostream;
+}
 
 namespace nabla::driver {
+
+/// Seconds spent in each stage, in the order the stages ran.
+struct StageTimes {
+  std::vector<std::pair<std::string, double>> stages;
+  void add(const std::string &stage, double seconds);
+};
 
 /// Everything the compiler produced for one script.
 struct Compilation {
@@ -26,6 +38,7 @@ struct Compilation {
   std::unique_ptr<ast::Module> ast;
   std::unique_ptr<Program> program;
   std::unique_ptr<ir::Module> ir;
+  StageTimes times;
 };
 
 /// Exit codes of the CLI spec.
@@ -46,5 +59,26 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode);
 /// `withGradients` (running the adjoint pass unless c.ir already has the
 /// train step). Null after reporting an error.
 const ir::Function *functionToRun(Compilation &c, bool withGradients);
+
+/// The function a command compiles by default: the training step when the
+/// script has a loss, else the forward step. Null after reporting an error.
+const ir::Function *stepToCompile(Compilation &c);
+
+/// Arguments for `fn` drawn from `seed`: params from their initializers,
+/// float inputs from N(0, 1), labels uniformly below the class count of the
+/// cross_entropy or one_hot they feed (2 if none). Nothing (after printing
+/// why) when a tensor would not fit in memory.
+std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,
+                                                 const ir::SymbolBindings &bindings,
+                                                 uint64_t seed, const std::string &script);
+
+/// Binds every symbolic size of `fn`'s arguments: `sizes` first, else
+/// `fallback`. Returns false (after printing why) for a --size of a symbol
+/// the function does not have.
+bool bindSizes(const ir::Function &fn, const std::vector<std::pair<std::string, int64_t>> &sizes,
+               int64_t fallback, ir::SymbolBindings &bindings);
+
+/// Prints c.times (and the code generator's) as `--time-passes` asks.
+void printTimes(const Compilation &c, const codegen::CompileTimes *codegen, llvm::raw_ostream &os);
 
 } // namespace nabla::driver

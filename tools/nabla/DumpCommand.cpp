@@ -2,6 +2,7 @@
 #include "Commands.h"
 #include "Driver.h"
 
+#include "codegen/Compiler.h"
 #include "frontend/Lexer.h"
 #include "ir/Printer.h"
 
@@ -39,6 +40,35 @@ static int dumpTokens(driver::Compilation &c) {
 
 int dump(const cli::Options &options) {
   driver::Compilation c;
+  if (options.emit == "llvm" || options.emit == "asm") {
+    int exitCode;
+    if (!driver::compileToIR(options, c, exitCode))
+      return exitCode;
+    const ir::Function *fn = driver::stepToCompile(c);
+    if (!fn)
+      return driver::kUserError;
+    ir::SymbolBindings bindings;
+    int64_t batch = c.ir->train && c.ir->train->batch ? *c.ir->train->batch : 1;
+    if (!driver::bindSizes(*fn, options.sizes, batch, bindings))
+      return driver::kUsageError;
+    codegen::CompileOptions compileOptions;
+    compileOptions.optLevel = options.optLevel;
+    std::string error;
+    auto compiler = codegen::Compiler::create(compileOptions, error);
+    if (!compiler) {
+      llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
+      return driver::kUserError;
+    }
+    std::optional<std::string> text = options.emit == "llvm"
+                                          ? compiler->llvmIR(*fn, bindings, c.sources, c.diags)
+                                          : compiler->assembly(*fn, bindings, c.sources, c.diags);
+    if (!text) {
+      c.diags.flush(llvm::errs());
+      return driver::kUserError;
+    }
+    llvm::outs() << *text;
+    return driver::kSuccess;
+  }
   if (options.emit == "ir" || options.emit == "grad") {
     int exitCode;
     if (!driver::compileToIR(options, c, exitCode))

@@ -3,12 +3,13 @@
 // One step on the data fed in: prints `loss: VALUE` and one line per metric;
 // --outputs writes every output, metric and the loss; --grads writes the
 // gradient of the loss with respect to every param (the adjoint pass's train
-// step, run by the reference interpreter).
+// step). The JIT runs the step, or the reference interpreter under --interp.
 //
 //===----------------------------------------------------------------------===//
 #include "ArgumentLoader.h"
 #include "Commands.h"
 #include "Driver.h"
+#include "Executor.h"
 
 #include "ir/Interpreter.h"
 #include "runtime/TensorFiles.h"
@@ -42,9 +43,14 @@ int eval(const cli::Options &options) {
     return driver::kUserError;
   }
 
-  ir::Interpreter interpreter(c.diags);
+  std::unique_ptr<driver::Executor> executor = driver::Executor::create(options, c);
+  if (!executor)
+    return driver::kUserError;
   std::optional<std::vector<Tensor>> results =
-      interpreter.run(fn, loader.arguments(), loader.bindings());
+      executor->run(fn, loader.arguments(), loader.bindings());
+  if (options.timePasses)
+    driver::printTimes(c, executor->compiler() ? &executor->compiler()->times() : nullptr,
+                       llvm::errs());
   if (!results) {
     c.diags.flush(llvm::errs());
     return driver::kUserError;

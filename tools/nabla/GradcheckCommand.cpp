@@ -13,9 +13,9 @@
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "Driver.h"
+#include "Executor.h"
 
 #include "ir/Interpreter.h"
-#include "runtime/Initializers.h"
 #include "runtime/Random.h"
 
 #include <fmt/format.h>
@@ -30,29 +30,12 @@ namespace {
 
 constexpr double kTolerance = 1e-6;
 
-/// The class count labels fed to `input` must stay below: the smallest of the
-/// cross_entropy and one_hot widths it goes to directly (2 if none).
-int64_t classesFor(const ir::Function &fn, const ir::Value *input,
-                   const ir::SymbolBindings &bindings) {
-  int64_t classes = 0;
-  for (const auto &op : fn.ops) {
-    int64_t c = 0;
-    if (op->kind == ir::OpKind::CrossEntropy && op->operands[1] == input)
-      c = (*ir::concreteShape(op->operands[0]->type.shape, bindings))[1];
-    else if (op->kind == ir::OpKind::OneHot && op->operands[0] == input)
-      c = op->attrs.classes;
-    if (c > 0)
-      classes = classes ? std::min(classes, c) : c;
-  }
-  return classes ? classes : 2;
-}
-
 /// Evaluates the loss of `fn` on `args`.
 class LossEvaluator {
 public:
   LossEvaluator(const ir::Function &fn, const std::vector<Tensor> &args,
-                const ir::SymbolBindings &bindings, DiagnosticEngine &diags)
-      : fn_(fn), args_(args), bindings_(bindings), interpreter_(diags) {
+                const ir::SymbolBindings &bindings, driver::Executor &executor)
+      : fn_(fn), args_(args), bindings_(bindings), executor_(executor) {
     for (size_t i = 0; i < fn.results.size(); ++i)
       if (fn.results[i].role == ir::ResultRole::Loss)
         lossIndex_ = i;
@@ -62,7 +45,7 @@ public:
     std::vector<const Tensor *> pointers;
     for (const Tensor &t : args_)
       pointers.push_back(&t);
-    auto results = interpreter_.run(fn_, pointers, bindings_);
+    auto results = executor_.run(fn_, pointers, bindings_);
     if (!results)
       return std::nullopt;
     return (*results)[lossIndex_].get(0);
@@ -72,7 +55,7 @@ private:
   const ir::Function &fn_;
   const std::vector<Tensor> &args_;
   const ir::SymbolBindings &bindings_;
-  ir::Interpreter interpreter_;
+  driver::Executor &executor_;
   size_t lossIndex_ = 0;
 };
 
@@ -122,46 +105,23 @@ int gradcheck(const cli::Options &given) {
 
   // Symbolic sizes: --size, else 3.
   ir::SymbolBindings bindings;
-  for (const auto &arg : step->args)
-    for (const Dim &d : arg->value.type.shape)
-      for (const std::string &s : d.symbols())
-        bindings[s] = 3;
-  for (const auto &[name, size] : options.sizes) {
-    if (!bindings.count(name)) {
-      llvm::errs() << "nabla: error: --size " << name << ": the script has no symbolic size '"
-                   << name << "'\n";
-      return driver::kUsageError;
-    }
-    bindings[name] = size;
-  }
+  if (!driver::bindSizes(*step, options.sizes, 3, bindings))
+    return driver::kUsageError;
+  std::unique_ptr<driver::Executor> executor = driver::Executor::create(options, c);
+  if (!executor)
+    return driver::kUserError;
 
   // Params from their initializers, inputs from normal draws, labels in range.
-  std::vector<Tensor> args;
-  for (const auto &arg : step->args) {
-    std::vector<int64_t> shape = *ir::concreteShape(arg->value.type.shape, bindings);
-    std::string error;
-    if (!checkAllocation(arg->value.type.dtype, shape, error)) {
-      llvm::errs() << options.script << ": error: " << arg->value.name << ": " << error << "\n";
-      return driver::kUserError;
-    }
-    const std::string &name = arg->value.name;
-    if (arg->role == ir::ArgRole::Param) {
-      args.push_back(initialize(arg->init, DType::F64, shape, options.seed, name));
-      continue;
-    }
-    Tensor t(arg->value.type.dtype, shape);
-    Random random(options.seed, "input " + name);
-    int64_t classes = classesFor(*forward, &forward->args[args.size()]->value, bindings);
-    for (int64_t i = 0; i < t.numel(); ++i)
-      t.set(i, t.dtype() == DType::I32 ? double(random.below(uint64_t(classes))) : random.normal());
-    args.push_back(std::move(t));
-  }
+  std::optional<std::vector<Tensor>> drawn =
+      driver::drawArguments(*forward, bindings, options.seed, options.script);
+  if (!drawn)
+    return driver::kUserError;
+  std::vector<Tensor> &args = *drawn;
 
   std::vector<const Tensor *> pointers;
   for (const Tensor &t : args)
     pointers.push_back(&t);
-  ir::Interpreter interpreter(c.diags);
-  auto results = interpreter.run(*step, pointers, bindings);
+  auto results = executor->run(*step, pointers, bindings);
   if (!results) {
     c.diags.flush(llvm::errs());
     return driver::kUserError;
@@ -176,7 +136,7 @@ int gradcheck(const cli::Options &given) {
       grads[r.name] = &(*results)[i];
   }
   double floor = 1e-5 * std::max(1.0, std::fabs(loss));
-  LossEvaluator lossAt(*forward, args, bindings, c.diags);
+  LossEvaluator lossAt(*forward, args, bindings, *executor);
 
   bool ok = true;
   llvm::raw_ostream &os = llvm::outs();

@@ -18,6 +18,7 @@ int runTool(int argc, char **argv) {
   case nabla::cli::Command::Dump: return nabla::commands::dump(options);
   case nabla::cli::Command::Eval: return nabla::commands::eval(options);
   case nabla::cli::Command::Gradcheck: return nabla::commands::gradcheck(options);
+  case nabla::cli::Command::Bench: return nabla::commands::bench(options);
   }
   return 2;
 }

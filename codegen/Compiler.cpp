@@ -1,0 +1,240 @@
+#include "codegen/Compiler.h"
+#include "codegen/JIT.h"
+#include "codegen/ModuleEmitter.h"
+#include "codegen/Optimizer.h"
+#include "codegen/Target.h"
+
+#include <fmt/format.h>
+#include <llvm/IR/AssemblyAnnotationWriter.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/FormattedStream.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+namespace nabla::codegen {
+
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// Comments before each kernel in printed LLVM IR.
+class KernelAnnotator : public llvm::AssemblyAnnotationWriter {
+public:
+  explicit KernelAnnotator(const std::vector<KernelInfo> &kernels) {
+    for (const KernelInfo &k : kernels)
+      descriptions_[k.name] = k.description;
+  }
+  void emitFunctionAnnot(const llvm::Function *f, llvm::formatted_raw_ostream &os) override {
+    auto it = descriptions_.find(f->getName().str());
+    if (it != descriptions_.end())
+      os << "; " << it->second << "\n";
+  }
+
+private:
+  std::map<std::string, std::string> descriptions_;
+};
+
+} // namespace
+
+std::string describeBindings(const ir::SymbolBindings &bindings) {
+  if (bindings.empty())
+    return "no symbolic sizes";
+  std::string out;
+  for (const auto &[name, value] : bindings)
+    out += (out.empty() ? "" : ", ") + name + "=" + std::to_string(value);
+  return out;
+}
+
+void CompiledStep::Free::operator()(std::byte *p) const { std::free(p); }
+
+CompiledStep::CompiledStep(const ir::Function &fn, Layout layout, Entry *entry)
+    : fn_(fn), layout_(std::move(layout)), entry_(entry) {
+  size_t bytes = (layout_.arenaBytes() + 63) / 64 * 64;
+  arena_.reset(static_cast<std::byte *>(std::aligned_alloc(64, bytes)));
+  std::memset(arena_.get(), 0, bytes);
+}
+
+std::optional<std::vector<Tensor>> CompiledStep::run(const std::vector<const Tensor *> &args,
+                                                     DiagnosticEngine &diags) {
+  std::vector<const void *> argPointers;
+  for (const Tensor *t : args)
+    argPointers.push_back(t->raw());
+  std::vector<Tensor> results;
+  std::vector<void *> resultPointers;
+  for (const ir::Result &r : fn_.results) {
+    results.emplace_back(r.value->type.dtype, layout_.of(r.value).shape);
+    resultPointers.push_back(results.back().raw());
+  }
+  auto *status = reinterpret_cast<StepStatus *>(arena_.get());
+  *status = StepStatus{};
+  entry_(argPointers.data(), resultPointers.data(), reinterpret_cast<char *>(arena_.get()));
+  if (status->failedOp >= 0) {
+    const ir::Op &op = *fn_.ops[size_t(status->failedOp)];
+    int64_t classes =
+        op.kind == ir::OpKind::OneHot ? op.attrs.classes : layout_.of(op.operands[0]).shape[1];
+    diags.error(op.loc, "{}: label {} at position {} is outside [0, {})", op.info().name,
+                status->value, status->position, classes);
+    return std::nullopt;
+  }
+  return results;
+}
+
+Compiler::Compiler(const CompileOptions &options) : options_(options) {}
+Compiler::~Compiler() = default;
+
+std::unique_ptr<Compiler> Compiler::create(const CompileOptions &options, std::string &error) {
+  std::unique_ptr<Compiler> compiler(new Compiler(options));
+  compiler->jit_ = JIT::create(options.optLevel, error);
+  if (!compiler->jit_)
+    return nullptr;
+  return compiler;
+}
+
+CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings &bindings,
+                                const SourceManager &sources, DiagnosticEngine &diags) {
+  auto key = std::make_pair(&fn, bindings);
+  if (auto it = cache_.find(key); it != cache_.end())
+    return it->second.get();
+  auto start = std::chrono::steady_clock::now();
+  std::string error;
+  std::optional<Layout> layout = Layout::plan(fn, bindings, error);
+  if (!layout) {
+    diags.error({}, "cannot compile @{} for {}: {}", fn.name, describeBindings(bindings), error);
+    return nullptr;
+  }
+  auto context = std::make_unique<llvm::LLVMContext>();
+  std::string entryName = fmt::format("nabla_{}_{}", fn.name, nextModule_++);
+  std::unique_ptr<llvm::Module> module =
+      emitModule(fn, *layout, bindings, *context, entryName, &sources, nullptr);
+  std::string broken;
+  llvm::raw_string_ostream brokenStream(broken);
+  if (llvm::verifyModule(*module, &brokenStream)) {
+    diags.error({}, "internal error: invalid LLVM IR for @{}: {}", fn.name, broken);
+    return nullptr;
+  }
+  times_.emit += secondsSince(start);
+
+  auto optimizeStart = std::chrono::steady_clock::now();
+  std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine(options_.optLevel, error);
+  if (!tm) {
+    diags.error({}, "internal error: no target machine for the host: {}", error);
+    return nullptr;
+  }
+  module->setDataLayout(tm->createDataLayout());
+  optimize(*module, *tm, options_.optLevel);
+  times_.optimize += secondsSince(optimizeStart);
+
+  auto codeStart = std::chrono::steady_clock::now();
+  if (!jit_->addModule(std::move(context), std::move(module), error)) {
+    diags.error({}, "internal error: the JIT rejected @{}: {}", fn.name, error);
+    return nullptr;
+  }
+  auto *entry = jit_->lookupFunction<CompiledStep::Entry>(entryName, error);
+  if (!entry) {
+    diags.error({}, "internal error: compiling @{}: {}", fn.name, error);
+    return nullptr;
+  }
+  times_.machineCode += secondsSince(codeStart);
+  ++times_.compiles;
+  if (options_.verbose >= 1)
+    llvm::errs() << fmt::format("nabla: note: compiled @{} for {} at -O{} in {:.0f} ms\n", fn.name,
+                                describeBindings(bindings), options_.optLevel,
+                                secondsSince(start) * 1000);
+  auto step = std::unique_ptr<CompiledStep>(new CompiledStep(fn, std::move(*layout), entry));
+  CompiledStep *result = step.get();
+  cache_[key] = std::move(step);
+  return result;
+}
+
+namespace {
+
+/// Emits and optimizes `fn` into a fresh module (for dumps).
+std::unique_ptr<llvm::Module>
+optimizedModule(const ir::Function &fn, const ir::SymbolBindings &bindings,
+                const SourceManager &sources, int optLevel, llvm::LLVMContext &context,
+                std::vector<KernelInfo> &kernels, std::unique_ptr<llvm::TargetMachine> &tm,
+                DiagnosticEngine &diags) {
+  std::string error;
+  std::optional<Layout> layout = Layout::plan(fn, bindings, error);
+  if (!layout) {
+    diags.error({}, "cannot compile @{} for {}: {}", fn.name, describeBindings(bindings), error);
+    return nullptr;
+  }
+  auto module = emitModule(fn, *layout, bindings, context, "nabla_" + fn.name, &sources, &kernels);
+  tm = createHostTargetMachine(optLevel, error);
+  if (!tm) {
+    diags.error({}, "internal error: no target machine for the host: {}", error);
+    return nullptr;
+  }
+  module->setDataLayout(tm->createDataLayout());
+  optimize(*module, *tm, optLevel);
+  return module;
+}
+
+} // namespace
+
+std::optional<std::string> Compiler::llvmIR(const ir::Function &fn,
+                                            const ir::SymbolBindings &bindings,
+                                            const SourceManager &sources, DiagnosticEngine &diags) {
+  llvm::LLVMContext context;
+  std::vector<KernelInfo> kernels;
+  std::unique_ptr<llvm::TargetMachine> tm;
+  auto module =
+      optimizedModule(fn, bindings, sources, options_.optLevel, context, kernels, tm, diags);
+  if (!module)
+    return std::nullopt;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "; @" << fn.name << " for " << describeBindings(bindings) << ", -O" << options_.optLevel
+     << ", " << hostTarget().cpu << "\n";
+  KernelAnnotator annotator(kernels);
+  module->print(os, &annotator);
+  return text;
+}
+
+std::optional<std::string> Compiler::assembly(const ir::Function &fn,
+                                              const ir::SymbolBindings &bindings,
+                                              const SourceManager &sources,
+                                              DiagnosticEngine &diags) {
+  llvm::LLVMContext context;
+  std::vector<KernelInfo> kernels;
+  std::unique_ptr<llvm::TargetMachine> tm;
+  auto module =
+      optimizedModule(fn, bindings, sources, options_.optLevel, context, kernels, tm, diags);
+  if (!module)
+    return std::nullopt;
+  llvm::SmallString<0> code;
+  llvm::raw_svector_ostream os(code);
+  llvm::legacy::PassManager passes;
+  if (tm->addPassesToEmitFile(passes, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+    diags.error({}, "internal error: the host target cannot emit assembly");
+    return std::nullopt;
+  }
+  passes.run(*module);
+  // Annotate each kernel's label with its op.
+  std::map<std::string, std::string> descriptions;
+  for (const KernelInfo &k : kernels)
+    descriptions[k.name + ":"] = k.description;
+  std::string out = fmt::format("# @{} for {}, -O{}, {}\n", fn.name, describeBindings(bindings),
+                                options_.optLevel, hostTarget().cpu);
+  llvm::StringRef rest = code.str();
+  while (!rest.empty()) {
+    auto [line, tail] = rest.split('\n');
+    auto it = descriptions.find(line.trim().str());
+    if (it != descriptions.end())
+      out += "# " + it->second + "\n";
+    out += line.str() + "\n";
+    rest = tail;
+  }
+  return out;
+}
+
+} // namespace nabla::codegen

@@ -1,0 +1,96 @@
+//===- Compiler.h - IR functions to native code -----------------*- C++ -*-===//
+//
+// Specializes an IR function to the sizes of a run, emits its kernels as LLVM
+// IR, optimizes them for the host CPU and JIT-compiles them. Each distinct
+// set of sizes compiles once; later requests reuse the code. A compiled step
+// runs with one arena of working memory, allocated once.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Layout.h"
+#include "frontend/Diagnostics.h"
+#include "runtime/Tensor.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nabla::codegen {
+
+class JIT;
+
+struct CompileOptions {
+  int optLevel = 2; ///< LLVM's -O0 to -O3
+  int verbose = 0;  ///< 1: a note on stderr for each compile
+};
+
+/// Seconds spent in each stage of code generation, over every compile.
+struct CompileTimes {
+  double emit = 0;        ///< IR to LLVM IR
+  double optimize = 0;    ///< LLVM's pass pipeline
+  double machineCode = 0; ///< instruction selection to executable code
+  unsigned compiles = 0;
+};
+
+class CompiledStep {
+public:
+  /// Runs the step on `args` (one per argument of the function, of its
+  /// dtypes and of the compiled sizes). Returns one tensor per result, or
+  /// nothing after reporting a data error (a label out of range) at the
+  /// source position of the op that met it.
+  std::optional<std::vector<Tensor>> run(const std::vector<const Tensor *> &args,
+                                         DiagnosticEngine &diags);
+  const Layout &layout() const { return layout_; }
+
+private:
+  friend class Compiler;
+  using Entry = void(const void *const *, void *const *, char *);
+  CompiledStep(const ir::Function &fn, Layout layout, Entry *entry);
+
+  const ir::Function &fn_;
+  Layout layout_;
+  Entry *entry_;
+  struct Free {
+    void operator()(std::byte *p) const;
+  };
+  std::unique_ptr<std::byte[], Free> arena_;
+};
+
+class Compiler {
+public:
+  static std::unique_ptr<Compiler> create(const CompileOptions &options, std::string &error);
+  ~Compiler();
+
+  /// The native code of `fn` for `bindings` (compiled on first use); null
+  /// after reporting an error.
+  CompiledStep *compile(const ir::Function &fn, const ir::SymbolBindings &bindings,
+                        const SourceManager &sources, DiagnosticEngine &diags);
+
+  /// The optimized LLVM IR of `fn`'s kernels for `bindings`, each kernel
+  /// preceded by a comment naming its op and source position.
+  std::optional<std::string> llvmIR(const ir::Function &fn, const ir::SymbolBindings &bindings,
+                                    const SourceManager &sources, DiagnosticEngine &diags);
+  /// The host assembly of the same, annotated the same way.
+  std::optional<std::string> assembly(const ir::Function &fn, const ir::SymbolBindings &bindings,
+                                      const SourceManager &sources, DiagnosticEngine &diags);
+
+  const CompileTimes &times() const { return times_; }
+
+private:
+  explicit Compiler(const CompileOptions &options);
+
+  CompileOptions options_;
+  std::unique_ptr<JIT> jit_;
+  std::map<std::pair<const ir::Function *, ir::SymbolBindings>, std::unique_ptr<CompiledStep>>
+      cache_;
+  CompileTimes times_;
+  unsigned nextModule_ = 0;
+};
+
+/// "B=128, T=7" (or "no symbolic sizes").
+std::string describeBindings(const ir::SymbolBindings &bindings);
+
+} // namespace nabla::codegen

@@ -1,0 +1,68 @@
+#include "codegen/JIT.h"
+#include "codegen/Target.h"
+
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
+#include <llvm/TargetParser/SubtargetFeature.h>
+
+namespace nabla::codegen {
+
+struct JIT::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+};
+
+JIT::JIT() : impl_(std::make_unique<Impl>()) {}
+JIT::~JIT() = default;
+
+std::unique_ptr<JIT> JIT::create(int optLevel, std::string &error) {
+  const HostTarget &host = hostTarget();
+  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple(host.triple)};
+  builder.setCPU(host.cpu);
+  llvm::SubtargetFeatures features(host.features);
+  builder.addFeatures(features.getFeatures());
+  builder.setCodeGenOptLevel(optLevel == 0   ? llvm::CodeGenOptLevel::None
+                             : optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                             : optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                                             : llvm::CodeGenOptLevel::Aggressive);
+  builder.getOptions().AllowFPOpFusion = llvm::FPOpFusion::Fast;
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(builder)).create();
+  if (!jit) {
+    error = llvm::toString(jit.takeError());
+    return nullptr;
+  }
+  auto generator = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!generator) {
+    error = llvm::toString(generator.takeError());
+    return nullptr;
+  }
+  (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  std::unique_ptr<JIT> result(new JIT());
+  result->impl_->jit = std::move(*jit);
+  return result;
+}
+
+bool JIT::addModule(std::unique_ptr<llvm::LLVMContext> context,
+                    std::unique_ptr<llvm::Module> module, std::string &error) {
+  auto tracker = impl_->jit->getMainJITDylib().createResourceTracker();
+  llvm::orc::ThreadSafeModule tsm(std::move(module), std::move(context));
+  if (llvm::Error e = impl_->jit->addIRModule(tracker, std::move(tsm))) {
+    error = llvm::toString(std::move(e));
+    return false;
+  }
+  return true;
+}
+
+void *JIT::lookup(const std::string &symbol, std::string &error) {
+  auto address = impl_->jit->lookup(symbol);
+  if (!address) {
+    error = llvm::toString(address.takeError());
+    return nullptr;
+  }
+  return address->toPtr<void *>();
+}
+
+} // namespace nabla::codegen

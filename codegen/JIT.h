@@ -1,0 +1,43 @@
+//===- JIT.h - A small ORC JIT ----------------------------------*- C++ -*-===//
+//
+// create -> add a module (with its own resource tracker) -> look up a symbol.
+// Compiled code resolves the C library and libmvec from the process. ORC's
+// types stay inside JIT.cpp.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+} // namespace llvm
+
+namespace nabla::codegen {
+
+class JIT {
+public:
+  /// A JIT for the host at -O`optLevel`; null and `error` set on failure.
+  static std::unique_ptr<JIT> create(int optLevel, std::string &error);
+  ~JIT();
+
+  /// Hands `module` (already optimized) to the JIT; code is generated on the
+  /// first lookup of one of its symbols.
+  bool addModule(std::unique_ptr<llvm::LLVMContext> context, std::unique_ptr<llvm::Module> module,
+                 std::string &error);
+
+  /// The address of `symbol`, compiling its module if needed; null on failure.
+  void *lookup(const std::string &symbol, std::string &error);
+  template <typename Fn> Fn *lookupFunction(const std::string &symbol, std::string &error) {
+    return reinterpret_cast<Fn *>(lookup(symbol, error));
+  }
+
+private:
+  JIT();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace nabla::codegen

@@ -1,0 +1,40 @@
+#include "codegen/Kernels.h"
+
+namespace nabla::codegen {
+
+using ir::OpKind;
+
+void emitKernel(KernelBuilder &k) {
+  switch (k.op.kind) {
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::Slice: emitDataMovement(k); break;
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+  case OpKind::LogSumExp: emitReduction(k); break;
+  case OpKind::MatMul: emitMatMul(k); break;
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::Argmax:
+  case OpKind::CrossEntropy:
+  case OpKind::BceWithLogits: emitNeural(k); break;
+  case OpKind::Conv2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: emitConvolution(k); break;
+  default: emitElementwise(k); break; // every op with the kElementwise trait
+  }
+  k.b.CreateRetVoid();
+}
+
+} // namespace nabla::codegen

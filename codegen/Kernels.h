@@ -1,0 +1,19 @@
+//===- Kernels.h - The body of each op's kernel -----------------*- C++ -*-===//
+#pragma once
+
+#include "codegen/KernelBuilder.h"
+
+namespace nabla::codegen {
+
+/// Emits the body of the kernel for k.op (ending with `ret`).
+void emitKernel(KernelBuilder &k);
+
+// One function per family of ops, in the file of the same name.
+void emitElementwise(KernelBuilder &k);  ///< ElementwiseKernels.cpp
+void emitDataMovement(KernelBuilder &k); ///< DataMovementKernels.cpp
+void emitReduction(KernelBuilder &k);    ///< ReductionKernels.cpp
+void emitMatMul(KernelBuilder &k);       ///< MatMulKernels.cpp
+void emitNeural(KernelBuilder &k);       ///< NeuralKernels.cpp
+void emitConvolution(KernelBuilder &k);  ///< ConvolutionKernels.cpp
+
+} // namespace nabla::codegen

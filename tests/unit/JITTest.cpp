@@ -1,0 +1,262 @@
+//===- JITTest.cpp - Compiled code against the reference interpreter ------===//
+//
+// Every op, and the training steps of every composed test network and
+// example, run through the JIT and through the interpreter on the same
+// arguments; every result (outputs, loss, gradients) must agree: within
+// 1e-12 relative in f64 and 1e-5 in f32, both measured against the largest
+// magnitude in the tensor (sums may run in a different order).
+//
+//===----------------------------------------------------------------------===//
+#include "OpCases.h"
+#include "codegen/Compiler.h"
+#include "frontend/Parser.h"
+#include "frontend/Sema.h"
+#include "ir/Interpreter.h"
+#include "ir/Lower.h"
+#include "ir/Parser.h"
+#include "ir/Verifier.h"
+#include "passes/Adjoint.h"
+#include "runtime/Initializers.h"
+#include "runtime/Random.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace nabla {
+namespace {
+
+using namespace ir;
+
+codegen::Compiler &compiler() {
+  static std::unique_ptr<codegen::Compiler> c = [] {
+    std::string error;
+    auto made = codegen::Compiler::create(codegen::CompileOptions{}, error);
+    EXPECT_TRUE(made) << error;
+    return made;
+  }();
+  return *c;
+}
+
+void expectClose(const Tensor &jit, const Tensor &reference, double rtol, const std::string &what) {
+  ASSERT_EQ(jit.shape(), reference.shape()) << what;
+  ASSERT_EQ(jit.dtype(), reference.dtype()) << what;
+  double scale = 0;
+  for (int64_t i = 0; i < reference.numel(); ++i)
+    if (std::isfinite(reference.get(i)))
+      scale = std::max(scale, std::fabs(reference.get(i)));
+  for (int64_t i = 0; i < reference.numel(); ++i) {
+    double a = jit.get(i), e = reference.get(i);
+    if (std::isnan(e)) {
+      EXPECT_TRUE(std::isnan(a)) << what << "[" << i << "]";
+    } else if (std::isinf(e)) {
+      EXPECT_EQ(a, e) << what << "[" << i << "]";
+    } else {
+      EXPECT_NEAR(a, e, rtol * std::max(scale, 1e-300)) << what << "[" << i << "]";
+    }
+  }
+}
+
+/// Runs `fn` both ways on `args` and compares every result.
+void compareRuns(const Function &fn, const std::vector<Tensor> &args,
+                 const SymbolBindings &bindings, const SourceManager &sources,
+                 DiagnosticEngine &diags, double rtol) {
+  std::vector<const Tensor *> pointers;
+  for (const Tensor &t : args)
+    pointers.push_back(&t);
+  auto reference = Interpreter(diags).run(fn, pointers, bindings);
+  ASSERT_TRUE(reference);
+  codegen::CompiledStep *step = compiler().compile(fn, bindings, sources, diags);
+  ASSERT_TRUE(step);
+  auto jit = step->run(pointers, diags);
+  ASSERT_TRUE(jit);
+  ASSERT_EQ(jit->size(), reference->size());
+  for (size_t i = 0; i < jit->size(); ++i)
+    expectClose((*jit)[i], (*reference)[i], rtol,
+                std::string(roleName(fn.results[i].role)) + " " + fn.results[i].name);
+  // A second run reuses the compiled code and its arena.
+  auto again = step->run(pointers, diags);
+  ASSERT_TRUE(again);
+  for (size_t i = 0; i < jit->size(); ++i)
+    expectClose((*again)[i], (*jit)[i], 0, "second run");
+}
+
+struct OpRun {
+  Case c;
+  bool f32;
+  bool withGradients;
+};
+
+void PrintTo(const OpRun &run, std::ostream *os) {
+  *os << run.c.name << (run.f32 ? " in f32" : " in f64");
+}
+
+class JITOp : public ::testing::TestWithParam<OpRun> {};
+
+TEST_P(JITOp, MatchesTheInterpreter) {
+  const OpRun &run = GetParam();
+  std::string body = run.c.body;
+  if (run.f32)
+    for (size_t p = body.find("f64"); p != std::string::npos; p = body.find("f64", p))
+      body.replace(p, 3, "f32");
+  std::string dt = run.f32 ? "f32" : "f64";
+  std::string text = "func @forward {\n" + body;
+  if (run.withGradients) {
+    size_t colon = body.rfind(" : ");
+    std::string type = body.substr(colon + 3, body.find('\n', colon) - colon - 3);
+    size_t rank =
+        type.find("[]") != std::string::npos ? 0 : std::count(type.begin(), type.end(), ',') + 1;
+    std::string axes;
+    for (size_t d = 0; d < rank; ++d)
+      axes += (d ? ", " : "") + std::to_string(d);
+    text += "  input %w : " + type + "\n  %yw = mul %y, %w : " + type +
+            "\n  %l = reduce_sum %yw {axes = [" + axes + "]} : " + dt + "[]\n  loss = %l\n";
+  }
+  text += "  output y = %y\n}\n";
+  SourceManager sources;
+  DiagnosticEngine diags(sources);
+  auto module = parseIR(sources, sources.addBuffer("case.nnir", text), diags);
+  ASSERT_TRUE(module) << text;
+  const Function *fn = module->lookup("forward");
+  if (run.withGradients)
+    fn = passes::differentiate(*module, *fn, "train_step", diags);
+  ASSERT_TRUE(fn);
+  std::map<std::string, Domain> domains(run.c.domains.begin(), run.c.domains.end());
+  compareRuns(*fn, drawArguments(*fn, domains, 5), {}, sources, diags, run.f32 ? 1e-5 : 1e-12);
+  for (const Diagnostic *d : diags.sorted())
+    ADD_FAILURE() << diags.format(*d);
+}
+
+std::vector<OpRun> opRuns() {
+  std::vector<OpRun> runs;
+  for (bool f32 : {false, true}) {
+    for (const Case &c : differentiableCases())
+      runs.push_back({c, f32, true});
+    for (const Case &c : gradientFreeCases())
+      runs.push_back({c, f32, false});
+  }
+  return runs;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, JITOp, ::testing::ValuesIn(opRuns()),
+                         [](const ::testing::TestParamInfo<OpRun> &info) {
+                           return info.param.c.name + (info.param.f32 ? "_f32" : "_f64");
+                         });
+
+TEST(JITOp, EveryOpIsCovered) {
+  std::set<std::string> covered;
+  for (const OpRun &r : opRuns()) {
+    size_t eq = r.c.body.rfind("%y = ");
+    std::string op = r.c.body.substr(eq + 5);
+    covered.insert(op.substr(0, op.find(' ')));
+  }
+  for (unsigned i = 0; i < opCount(); ++i)
+    EXPECT_TRUE(covered.count(std::string(opInfo(OpKind(i)).name)))
+        << "no JIT test for " << opInfo(OpKind(i)).name;
+}
+
+/// The scripts of tests/lit/grad and examples/, as train steps.
+std::vector<std::filesystem::path> networks() {
+  std::vector<std::filesystem::path> out;
+  for (const char *dir : {"/tests/lit/grad", "/examples"})
+    for (const auto &e : std::filesystem::directory_iterator(std::string(NABLA_SOURCE_DIR) + dir))
+      if (e.path().extension() == ".nn")
+        out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class JITNetwork : public ::testing::TestWithParam<std::tuple<std::filesystem::path, bool>> {};
+
+TEST_P(JITNetwork, TrainStepMatchesTheInterpreter) {
+  auto [path, f64] = GetParam();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  SourceManager sources;
+  DiagnosticEngine diags(sources);
+  auto ast = parseModule(sources, sources.addBuffer(path.filename().string(), text.str()), diags);
+  SemaOptions options;
+  options.forceF64 = f64;
+  auto program = analyze(*ast, sources, diags, options);
+  ASSERT_FALSE(diags.hasErrors());
+  auto module = lower(*program);
+  const Function *step =
+      passes::differentiate(*module, *module->lookup("forward"), "train_step", diags);
+  ASSERT_TRUE(step);
+  SymbolBindings bindings;
+  for (const auto &arg : step->args)
+    for (const Dim &d : arg->value.type.shape)
+      for (const std::string &s : d.symbols())
+        bindings[s] = 5;
+  std::vector<Tensor> args;
+  for (const auto &arg : step->args) {
+    std::vector<int64_t> shape = *concreteShape(arg->value.type.shape, bindings);
+    if (arg->role == ArgRole::Param) {
+      args.push_back(initialize(arg->init, arg->value.type.dtype, shape, 1, arg->value.name));
+      continue;
+    }
+    Tensor t(arg->value.type.dtype, shape);
+    Random r(3, arg->value.name);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.set(i, t.dtype() == DType::I32 ? double(r.below(2)) : r.normal());
+    args.push_back(std::move(t));
+  }
+  compareRuns(*step, args, bindings, sources, diags, f64 ? 1e-12 : 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Scripts, JITNetwork,
+                         ::testing::Combine(::testing::ValuesIn(networks()), ::testing::Bool()),
+                         [](const auto &info) {
+                           return std::get<0>(info.param).stem().string() +
+                                  (std::get<1>(info.param) ? "_f64" : "_f32");
+                         });
+
+TEST(JIT, LabelsOutOfRangeAreReportedAtTheOp) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources);
+  auto module = parseIR(sources, sources.addBuffer("t.nnir", R"(func @forward {
+  input %z : f32[2, 3]
+  input %t : i32[2]
+  %l = cross_entropy %z, %t : f32[] loc("net.nn":4:6)
+  loss = %l
+})"),
+                        diags);
+  ASSERT_TRUE(module);
+  codegen::CompiledStep *step = compiler().compile(*module->lookup("forward"), {}, sources, diags);
+  ASSERT_TRUE(step);
+  Tensor z(DType::F32, {2, 3}), t(DType::I32, {2});
+  t.set(1, 3);
+  EXPECT_FALSE(step->run({&z, &t}, diags));
+  ASSERT_EQ(diags.diagnostics().size(), 1u);
+  EXPECT_EQ(diags.diagnostics()[0].message,
+            "cross_entropy: label 3 at position 1 is outside [0, 3)");
+  EXPECT_EQ(diags.diagnostics()[0].loc.line, 4u);
+}
+
+TEST(JIT, EachSetOfSizesCompilesOnce) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources);
+  auto module = parseIR(sources, sources.addBuffer("t.nnir", R"(func @forward {
+  input %x : f32[B, 3]
+  %y = exp %x : f32[B, 3]
+  output y = %y
+})"),
+                        diags);
+  ASSERT_TRUE(module);
+  const Function &fn = *module->lookup("forward");
+  unsigned before = compiler().times().compiles;
+  codegen::CompiledStep *a = compiler().compile(fn, {{"B", 2}}, sources, diags);
+  codegen::CompiledStep *b = compiler().compile(fn, {{"B", 2}}, sources, diags);
+  codegen::CompiledStep *c = compiler().compile(fn, {{"B", 7}}, sources, diags);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_EQ(compiler().times().compiles, before + 2);
+  EXPECT_EQ(c->layout().of(&fn.ops[0]->result).shape, (std::vector<int64_t>{7, 3}));
+}
+
+} // namespace
+} // namespace nabla

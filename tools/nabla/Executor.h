@@ -1,0 +1,41 @@
+//===- Executor.h - Running IR functions: JIT or interpreter ----*- C++ -*-===//
+//
+// Commands run functions through this: compiled by the JIT (the default, one
+// compile per function and set of sizes) or, with --interp, evaluated by the
+// reference interpreter.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "CommandLine.h"
+#include "Driver.h"
+
+#include "codegen/Compiler.h"
+#include "ir/Interpreter.h"
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace nabla::driver {
+
+class Executor {
+public:
+  /// Null (after printing why) when the JIT cannot be created.
+  static std::unique_ptr<Executor> create(const cli::Options &options, Compilation &c);
+
+  /// One tensor per result of `fn`, or nothing after reporting an error.
+  std::optional<std::vector<Tensor>> run(const ir::Function &fn,
+                                         const std::vector<const Tensor *> &args,
+                                         const ir::SymbolBindings &bindings);
+
+  /// The JIT, or null under --interp.
+  codegen::Compiler *compiler() { return compiler_.get(); }
+
+private:
+  explicit Executor(Compilation &c) : c_(c) {}
+  Compilation &c_;
+  std::unique_ptr<codegen::Compiler> compiler_;
+};
+
+} // namespace nabla::driver
