@@ -3,6 +3,7 @@
 #include "codegen/ModuleEmitter.h"
 #include "codegen/Optimizer.h"
 #include "codegen/Target.h"
+#include "ir/Printer.h"
 
 #include <fmt/format.h>
 #include <llvm/IR/AssemblyAnnotationWriter.h>
@@ -56,34 +57,64 @@ std::string describeBindings(const ir::SymbolBindings &bindings) {
 void CompiledStep::Free::operator()(std::byte *p) const { std::free(p); }
 
 CompiledStep::CompiledStep(const ir::Function &fn, Layout layout, Entry *entry)
-    : fn_(fn), layout_(std::move(layout)), entry_(entry) {
+    : layout_(std::move(layout)), entry_(entry) {
+  for (const ir::Result &r : fn.results)
+    results_.push_back({r.value->type.dtype, layout_.of(r.value).shape});
+  for (const auto &op : fn.ops) {
+    int64_t classes = op->kind == ir::OpKind::OneHot ? op->attrs.classes
+                      : op->kind == ir::OpKind::CrossEntropy
+                          ? layout_.of(op->operands[0]).shape[1]
+                          : 0;
+    ops_.push_back({std::string(op->info().name), op->loc, classes});
+  }
   size_t bytes = (layout_.arenaBytes() + 63) / 64 * 64;
   arena_.reset(static_cast<std::byte *>(std::aligned_alloc(64, bytes)));
   std::memset(arena_.get(), 0, bytes);
 }
 
-std::optional<std::vector<Tensor>> CompiledStep::run(const std::vector<const Tensor *> &args,
-                                                     DiagnosticEngine &diags) {
-  std::vector<const void *> argPointers;
-  for (const Tensor *t : args)
-    argPointers.push_back(t->raw());
-  std::vector<Tensor> results;
-  std::vector<void *> resultPointers;
-  for (const ir::Result &r : fn_.results) {
-    results.emplace_back(r.value->type.dtype, layout_.of(r.value).shape);
-    resultPointers.push_back(results.back().raw());
+bool CompiledStep::runInto(const std::vector<const Tensor *> &args,
+                           const std::vector<Tensor *> &results, DiagnosticEngine &diags) {
+  const void *argPointers[256];
+  void *resultPointers[256];
+  std::vector<const void *> argSpill;
+  std::vector<void *> resultSpill;
+  const void **a = argPointers;
+  void **r = resultPointers;
+  if (args.size() > 256) {
+    argSpill.resize(args.size());
+    a = argSpill.data();
   }
+  if (results.size() > 256) {
+    resultSpill.resize(results.size());
+    r = resultSpill.data();
+  }
+  for (size_t i = 0; i < args.size(); ++i)
+    a[i] = args[i]->raw();
+  for (size_t i = 0; i < results.size(); ++i)
+    r[i] = results[i]->raw();
   auto *status = reinterpret_cast<StepStatus *>(arena_.get());
   *status = StepStatus{};
-  entry_(argPointers.data(), resultPointers.data(), reinterpret_cast<char *>(arena_.get()));
+  entry_(a, r, reinterpret_cast<char *>(arena_.get()));
   if (status->failedOp >= 0) {
-    const ir::Op &op = *fn_.ops[size_t(status->failedOp)];
-    int64_t classes =
-        op.kind == ir::OpKind::OneHot ? op.attrs.classes : layout_.of(op.operands[0]).shape[1];
-    diags.error(op.loc, "{}: label {} at position {} is outside [0, {})", op.info().name,
-                status->value, status->position, classes);
-    return std::nullopt;
+    const OpSummary &op = ops_[size_t(status->failedOp)];
+    diags.error(op.loc, "{}: label {} at position {} is outside [0, {})", op.name, status->value,
+                status->position, op.classes);
+    return false;
   }
+  return true;
+}
+
+std::optional<std::vector<Tensor>> CompiledStep::run(const std::vector<const Tensor *> &args,
+                                                     DiagnosticEngine &diags) {
+  std::vector<Tensor> results;
+  std::vector<Tensor *> pointers;
+  results.reserve(results_.size());
+  for (const ResultSlot &slot : results_) {
+    results.emplace_back(slot.dtype, slot.shape);
+    pointers.push_back(&results.back());
+  }
+  if (!runInto(args, pointers, diags))
+    return std::nullopt;
   return results;
 }
 
@@ -100,7 +131,12 @@ std::unique_ptr<Compiler> Compiler::create(const CompileOptions &options, std::s
 
 CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings &bindings,
                                 const SourceManager &sources, DiagnosticEngine &diags) {
-  auto key = std::make_pair(&fn, bindings);
+  // Functions are cached by their text: a compiled step serves any function
+  // that prints the same, and never one that only reuses a freed address.
+  std::string text;
+  llvm::raw_string_ostream textStream(text);
+  ir::print(fn, sources, textStream);
+  auto key = std::make_pair(std::move(text), bindings);
   if (auto it = cache_.find(key); it != cache_.end())
     return it->second.get();
   auto start = std::chrono::steady_clock::now();

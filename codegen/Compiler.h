@@ -43,14 +43,34 @@ public:
   /// source position of the op that met it.
   std::optional<std::vector<Tensor>> run(const std::vector<const Tensor *> &args,
                                          DiagnosticEngine &diags);
+  /// Runs the step writing result i into results[i] (of the result's dtype
+  /// and shape; a result may be written into one of the arguments, which
+  /// are all read before any result is written). False after reporting a
+  /// data error.
+  bool runInto(const std::vector<const Tensor *> &args, const std::vector<Tensor *> &results,
+               DiagnosticEngine &diags);
   const Layout &layout() const { return layout_; }
+  /// The shape of result `i`.
+  const std::vector<int64_t> &resultShape(size_t i) const { return results_[i].shape; }
 
 private:
   friend class Compiler;
   using Entry = void(const void *const *, void *const *, char *);
   CompiledStep(const ir::Function &fn, Layout layout, Entry *entry);
 
-  const ir::Function &fn_;
+  /// What the step needs of the function once compiled: it keeps no pointer
+  /// into the IR, so it serves any function with the same text.
+  struct ResultSlot {
+    DType dtype;
+    std::vector<int64_t> shape;
+  };
+  struct OpSummary {
+    std::string name;
+    SourceLoc loc;
+    int64_t classes; ///< one_hot and cross_entropy: the class count
+  };
+  std::vector<ResultSlot> results_;
+  std::vector<OpSummary> ops_;
   Layout layout_;
   Entry *entry_;
   struct Free {
@@ -84,8 +104,8 @@ private:
 
   CompileOptions options_;
   std::unique_ptr<JIT> jit_;
-  std::map<std::pair<const ir::Function *, ir::SymbolBindings>, std::unique_ptr<CompiledStep>>
-      cache_;
+  /// By the function's text and the sizes.
+  std::map<std::pair<std::string, ir::SymbolBindings>, std::unique_ptr<CompiledStep>> cache_;
   CompileTimes times_;
   unsigned nextModule_ = 0;
 };

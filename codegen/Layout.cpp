@@ -34,7 +34,8 @@ std::optional<Layout> Layout::plan(const ir::Function &fn, const ir::SymbolBindi
       l.offset = offset;
       offset += (l.bytes + 63) / 64 * 64;
     }
-    layout.values_[v] = l;
+    layout.index_[v] = layout.values_.size();
+    layout.values_.push_back(std::move(l));
     return true;
   };
   for (size_t i = 0; i < fn.args.size(); ++i)
@@ -43,7 +44,7 @@ std::optional<Layout> Layout::plan(const ir::Function &fn, const ir::SymbolBindi
   for (const auto &op : fn.ops) {
     if (!place(&op->result, -1))
       return std::nullopt;
-    size_t bytes = scratchBytesFor(*op, layout.values_.at(&op->result));
+    size_t bytes = scratchBytesFor(*op, layout.of(&op->result));
     layout.scratch_.emplace_back(offset, bytes);
     offset += (bytes + 63) / 64 * 64;
   }

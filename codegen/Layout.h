@@ -41,7 +41,11 @@ public:
   static std::optional<Layout> plan(const ir::Function &fn, const ir::SymbolBindings &bindings,
                                     std::string &error);
 
-  const ValueLayout &of(const ir::Value *v) const { return values_.at(v); }
+  /// The layout of a value of the planned function (while it is alive).
+  const ValueLayout &of(const ir::Value *v) const { return values_.at(index_.at(v)); }
+  /// The layout of value `i`: the arguments in order, then the op results.
+  const ValueLayout &at(size_t i) const { return values_.at(i); }
+  size_t indexOf(const ir::Value *v) const { return index_.at(v); }
   /// Scratch space of op `index` (0 bytes for most ops).
   size_t scratchOffset(size_t index) const { return scratch_.at(index).first; }
   size_t scratchBytes(size_t index) const { return scratch_.at(index).second; }
@@ -49,7 +53,8 @@ public:
   static constexpr size_t kStatusBytes = 64;
 
 private:
-  std::unordered_map<const ir::Value *, ValueLayout> values_;
+  std::vector<ValueLayout> values_;
+  std::unordered_map<const ir::Value *, size_t> index_;
   std::vector<std::pair<size_t, size_t>> scratch_;
   size_t arenaBytes_ = 0;
 };

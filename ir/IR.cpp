@@ -38,7 +38,14 @@ bool Attrs::equals(const Attrs &o, unsigned mask) const {
   return true;
 }
 
-const char *roleName(ArgRole role) { return role == ArgRole::Input ? "input" : "param"; }
+const char *roleName(ArgRole role) {
+  switch (role) {
+  case ArgRole::Input: return "input";
+  case ArgRole::Param: return "param";
+  case ArgRole::State: return "state";
+  }
+  return "?";
+}
 
 const char *roleName(ResultRole role) {
   switch (role) {
@@ -46,6 +53,8 @@ const char *roleName(ResultRole role) {
   case ResultRole::Output: return "output";
   case ResultRole::Metric: return "metric";
   case ResultRole::Grad: return "grad";
+  case ResultRole::Update: return "update";
+  case ResultRole::State: return "state";
   }
   return "?";
 }

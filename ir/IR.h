@@ -65,7 +65,9 @@ public:
   const OpInfo &info() const { return opInfo(kind); }
 };
 
-enum class ArgRole { Input, Param };
+/// Inputs are fed at every step; params are trained; state is the optimizer's
+/// (moments, the step count), carried from one step to the next.
+enum class ArgRole { Input, Param, State };
 const char *roleName(ArgRole role);
 
 struct Argument {
@@ -75,12 +77,14 @@ struct Argument {
   SourceLoc loc;
 };
 
-enum class ResultRole { Loss, Output, Metric, Grad };
+/// Grad: d loss / d param. Update: a param's value after the optimizer's step.
+/// State: a state argument's value after the step.
+enum class ResultRole { Loss, Output, Metric, Grad, Update, State };
 const char *roleName(ResultRole role);
 
 struct Result {
   ResultRole role = ResultRole::Output;
-  std::string name; ///< the output, metric or param name ("" for the loss)
+  std::string name; ///< the output, metric, param or state name ("" for the loss)
   Value *value = nullptr;
 };
 
@@ -122,5 +126,8 @@ public:
 /// training step (forward and gradients) that the adjoint pass builds.
 inline constexpr const char *kForwardFunction = "forward";
 inline constexpr const char *kTrainStepFunction = "train_step";
+/// The training step with the optimizer's update (params and state in, new
+/// params and state out), which `nabla train` compiles.
+inline constexpr const char *kUpdateFunction = "train_update";
 
 } // namespace nabla::ir

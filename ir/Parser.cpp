@@ -135,7 +135,20 @@ public:
   std::unique_ptr<Module> run();
 
 private:
-  void advance() { tok_ = lexer_.next(); }
+  void advance() {
+    if (ahead_) {
+      tok_ = std::move(*ahead_);
+      ahead_.reset();
+    } else {
+      tok_ = lexer_.next();
+    }
+  }
+  /// The token after the current one.
+  const Token &peek() {
+    if (!ahead_)
+      ahead_ = lexer_.next();
+    return *ahead_;
+  }
   bool isPunct(char c) const { return tok_.kind == Tok::Punct && tok_.text[0] == c; }
   bool isIdent(std::string_view s) const { return tok_.kind == Tok::Ident && tok_.text == s; }
   std::string describe() const;
@@ -187,6 +200,7 @@ private:
   DiagnosticEngine &diags_;
   IRLexer lexer_;
   Token tok_;
+  std::optional<Token> ahead_;
   bool failed_ = false;
   std::unordered_map<std::string, Value *> values_; ///< of the function being read
 };
@@ -709,6 +723,8 @@ bool IRParser::parseFunction(Module &module) {
       ok = parseArgument(*fn, ArgRole::Input);
     else if (isIdent("param"))
       ok = parseArgument(*fn, ArgRole::Param);
+    else if (isIdent("state") && peek().kind == Tok::Percent)
+      ok = parseArgument(*fn, ArgRole::State);
     else if (tok_.kind == Tok::Percent)
       ok = parseOp(*fn);
     else if (isIdent("output"))
@@ -719,6 +735,10 @@ bool IRParser::parseFunction(Module &module) {
       ok = parseResult(*fn, ResultRole::Loss);
     else if (isIdent("grad"))
       ok = parseResult(*fn, ResultRole::Grad);
+    else if (isIdent("update"))
+      ok = parseResult(*fn, ResultRole::Update);
+    else if (isIdent("state"))
+      ok = parseResult(*fn, ResultRole::State);
     else
       ok = fail("expected an argument, an op, a result or '}', found " + describe());
     if (!ok)

@@ -339,8 +339,9 @@ bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage)
   for (const auto &arg : fn.args) {
     if (!argNames.insert(arg->value.name).second)
       fail(arg->loc, fmt::format("argument %{} is declared twice", arg->value.name));
-    if (arg->role == ArgRole::Param && !isFloat(arg->value.type.dtype))
-      fail(arg->loc, fmt::format("param %{} must be floating-point", arg->value.name));
+    if (arg->role != ArgRole::Input && !isFloat(arg->value.type.dtype))
+      fail(arg->loc, fmt::format("{} %{} must be floating-point", roleName(arg->role),
+                                 arg->value.name));
     defined.insert(&arg->value);
     for (const Dim &d : arg->value.type.shape)
       for (const std::string &s : d.symbols())
@@ -378,10 +379,12 @@ bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage)
     if (r.role == ResultRole::Loss && (!r.value->type.isScalar() || !isFloat(r.value->type.dtype)))
       fail({},
            fmt::format("the loss must be a floating-point scalar, not {}", r.value->type.str()));
-    if (r.role == ResultRole::Grad) {
-      Argument *param = fn.findArgument(ArgRole::Param, r.name);
-      if (!param || !(param->value.type == r.value->type))
-        fail({}, fmt::format("grad '{}' must match a param of the same type", r.name));
+    if (r.role == ResultRole::Grad || r.role == ResultRole::Update || r.role == ResultRole::State) {
+      ArgRole role = r.role == ResultRole::State ? ArgRole::State : ArgRole::Param;
+      Argument *arg = fn.findArgument(role, r.name);
+      if (!arg || !(arg->value.type == r.value->type))
+        fail({}, fmt::format("{} '{}' must match a {} of the same type", roleName(r.role), r.name,
+                             roleName(role)));
     }
   }
   return ok;

@@ -258,5 +258,30 @@ TEST(JIT, EachSetOfSizesCompilesOnce) {
   EXPECT_EQ(c->layout().of(&fn.ops[0]->result).shape, (std::vector<int64_t>{7, 3}));
 }
 
+TEST(JIT, TheCacheKeysOnTheFunctionsTextNotItsAddress) {
+  // Functions come and go (each test, each module): a compiled step must be
+  // found again for the same text and never for a different one, even when a
+  // new function reuses a freed function's address.
+  const char *exp = "func @forward {\n  input %x : f32[3]\n  %y = exp %x : f32[3]\n  output y = %y\n}\n";
+  const char *neg = "func @forward {\n  input %x : f32[3]\n  %y = neg %x : f32[3]\n  output y = %y\n}\n";
+  auto compileText = [](const char *text) {
+    SourceManager sources;
+    DiagnosticEngine diags(sources);
+    auto module = parseIR(sources, sources.addBuffer("t.nnir", text), diags);
+    codegen::CompiledStep *step = compiler().compile(*module->lookup("forward"), {}, sources, diags);
+    Tensor x(DType::F32, {3});
+    x.set(0, 1);
+    return std::make_pair(step, step->run({&x}, diags)->at(0).get(0));
+  };
+  auto [a, ya] = compileText(exp);
+  auto [b, yb] = compileText(neg);
+  auto [c, yc] = compileText(exp);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a, c);
+  EXPECT_FLOAT_EQ(ya, std::exp(1.0f));
+  EXPECT_FLOAT_EQ(yb, -1.0f);
+  EXPECT_FLOAT_EQ(yc, ya);
+}
+
 } // namespace
 } // namespace nabla
