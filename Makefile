@@ -7,6 +7,7 @@ SHELL := /bin/bash
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+RUN_DIR    ?= runs
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
 
@@ -35,10 +36,13 @@ asan: deps
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DNABLA_SANITIZE=ON -DNABLA_FUZZ=ON
 	cmake --build $(ASAN_BUILD)
 
+# Trains the Fashion-MNIST classifier (data from Debian's dataset-fashion-mnist);
+# the trained params, the metrics per epoch and their plot land in $(RUN_DIR).
 run: build
 	@tools/install-deps.sh --data
-	$(BUILD)/nabla check examples/fashion_mlp.nn
-	$(BUILD)/nabla dump examples/fashion_mlp.nn --emit=ast
+	mkdir -p $(RUN_DIR)
+	$(BUILD)/nabla train examples/fashion_mlp.nn --save $(RUN_DIR)/fashion_mlp.safetensors \
+	  --metrics $(RUN_DIR)/fashion_mlp.csv --plot $(RUN_DIR)/fashion_mlp.svg
 
 test: test-release test-asan fuzz
 

@@ -285,4 +285,38 @@ std::optional<std::vector<Tensor>> Interpreter::run(const Function &fn,
   return results;
 }
 
+const Op *Interpreter::firstNonFinite(const Function &fn, const std::vector<const Tensor *> &args,
+                                      const SymbolBindings &bindings,
+                                      const Argument **badArgument) {
+  auto finite = [](const Buffer &b) {
+    for (double x : b.v)
+      if (!std::isfinite(x))
+        return false;
+    return true;
+  };
+  *badArgument = nullptr;
+  std::unordered_map<const Value *, Buffer> env;
+  for (size_t i = 0; i < fn.args.size(); ++i) {
+    env[&fn.args[i]->value] = toBuffer(*args[i]);
+    if (!*badArgument && !finite(env[&fn.args[i]->value]))
+      *badArgument = fn.args[i].get();
+  }
+  if (*badArgument)
+    return nullptr;
+  Evaluation evaluation(diags_, bindings);
+  for (const auto &op : fn.ops) {
+    std::vector<const Buffer *> operands;
+    for (const Value *v : op->operands)
+      operands.push_back(&env.at(v));
+    std::optional<Buffer> out = evaluation.evaluate(*op, operands);
+    if (!out)
+      return nullptr;
+    roundTo(op->result.type.dtype, *out);
+    if (!finite(*out))
+      return op.get();
+    env[&op->result] = std::move(*out);
+  }
+  return nullptr;
+}
+
 } // namespace nabla::ir

@@ -36,6 +36,12 @@ public:
   std::optional<std::vector<Tensor>>
   run(const Function &fn, const std::vector<const Tensor *> &args, const SymbolBindings &bindings);
 
+  /// Runs `fn` op by op and returns the first op whose result holds a NaN or
+  /// an infinity though its operands are all finite (null if none does).
+  /// When an argument already holds one, sets `badArgument` and returns null.
+  const Op *firstNonFinite(const Function &fn, const std::vector<const Tensor *> &args,
+                           const SymbolBindings &bindings, const Argument **badArgument);
+
 private:
   DiagnosticEngine &diags_;
 };

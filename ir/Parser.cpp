@@ -764,9 +764,10 @@ std::unique_ptr<Module> IRParser::run() {
     if (!ok)
       return nullptr;
   }
-  if (!module->lookup(kForwardFunction) && !module->lookup(kTrainStepFunction)) {
-    diags_.error({tok_.loc.file, 0, 0}, "the IR file has neither @{} nor @{}", kForwardFunction,
-                 kTrainStepFunction);
+  if (!module->lookup(kForwardFunction) && !module->lookup(kTrainStepFunction) &&
+      !module->lookup(kUpdateFunction)) {
+    diags_.error({tok_.loc.file, 0, 0}, "the IR file has none of @{}, @{} and @{}",
+                 kForwardFunction, kTrainStepFunction, kUpdateFunction);
     return nullptr;
   }
   if (!verify(*module, diags_, "parsing"))

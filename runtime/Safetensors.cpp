@@ -55,8 +55,8 @@ std::optional<int64_t> asCount(const llvm::json::Value *v) {
 
 } // namespace
 
-std::optional<std::vector<NamedTensor>> parseSafetensors(std::string_view bytes,
-                                                         std::string &error) {
+std::optional<std::vector<NamedTensor>> parseSafetensors(std::string_view bytes, std::string &error,
+                                                         Metadata *metadata) {
   if (bytes.size() < 8) {
     error = "truncated: the 8-byte header length is missing";
     return std::nullopt;
@@ -93,8 +93,13 @@ std::optional<std::vector<NamedTensor>> parseSafetensors(std::string_view bytes,
   };
   std::vector<Entry> entries;
   for (const auto &[key, value] : *root) {
-    if (key == "__metadata__")
+    if (key == "__metadata__") {
+      if (const llvm::json::Object *m = value.getAsObject(); m && metadata)
+        for (const auto &[k, v] : *m)
+          if (std::optional<llvm::StringRef> text = v.getAsString())
+            (*metadata)[k.str()] = text->str();
       continue;
+    }
     const llvm::json::Object *info = value.getAsObject();
     if (!info) {
       error = fmt::format("the entry for '{}' is not an object", key.str());
@@ -153,18 +158,24 @@ std::optional<std::vector<NamedTensor>> parseSafetensors(std::string_view bytes,
   return result;
 }
 
-std::optional<std::vector<NamedTensor>> readSafetensors(const std::string &path,
-                                                        std::string &error) {
+std::optional<std::vector<NamedTensor>> readSafetensors(const std::string &path, std::string &error,
+                                                        Metadata *metadata) {
   auto buffer = readBinaryFile(path, error);
   if (!buffer)
     return std::nullopt;
-  return parseSafetensors(buffer->getBuffer(), error);
+  return parseSafetensors(buffer->getBuffer(), error, metadata);
 }
 
 bool writeSafetensors(const std::string &path,
                       const std::vector<std::pair<std::string, const Tensor *>> &tensors,
-                      std::string &error) {
+                      std::string &error, const Metadata &metadata) {
   llvm::json::Object header;
+  if (!metadata.empty()) {
+    llvm::json::Object m;
+    for (const auto &[k, v] : metadata)
+      m[k] = v;
+    header["__metadata__"] = std::move(m);
+  }
   uint64_t offset = 0;
   std::vector<std::string_view> chunks{"", ""};
   for (const auto &[name, t] : tensors) {

@@ -11,6 +11,7 @@
 
 #include "runtime/Tensor.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,14 +29,18 @@ std::optional<Tensor> readNpy(const std::string &path, std::string &error);
 /// Writes `t` as a version 1.0 .npy file.
 bool writeNpy(const std::string &path, const Tensor &t, std::string &error);
 
-/// Parses a safetensors file (F32, F64, I32, I64), tensors in header order.
-std::optional<std::vector<NamedTensor>> parseSafetensors(std::string_view bytes,
-                                                         std::string &error);
-std::optional<std::vector<NamedTensor>> readSafetensors(const std::string &path,
-                                                        std::string &error);
+/// A safetensors file's "__metadata__": string keys and values.
+using Metadata = std::map<std::string, std::string>;
+
+/// Parses a safetensors file (F32, F64, I32, I64), tensors in data order;
+/// its metadata goes to `metadata` when given.
+std::optional<std::vector<NamedTensor>> parseSafetensors(std::string_view bytes, std::string &error,
+                                                         Metadata *metadata = nullptr);
+std::optional<std::vector<NamedTensor>> readSafetensors(const std::string &path, std::string &error,
+                                                        Metadata *metadata = nullptr);
 bool writeSafetensors(const std::string &path,
                       const std::vector<std::pair<std::string, const Tensor *>> &tensors,
-                      std::string &error);
+                      std::string &error, const Metadata &metadata = {});
 
 /// Reads a tensor file by extension: a .npy, or a safetensors file holding
 /// exactly one tensor.

@@ -147,7 +147,7 @@ TEST(IRParser, PointsAtMistakes) {
             "0:0: invalid IR after parsing in @forward: the loss must be a floating-point "
             "scalar, not f32[3]\n");
   EXPECT_EQ(irErrors("func @other {\n}"),
-            "0:0: the IR file has neither @forward nor @train_step\n");
+            "0:0: the IR file has none of @forward, @train_step and @train_update\n");
   EXPECT_EQ(irErrors(head + "  %y = broadcast %x : f32[N, 3]\n}"),
             "0:0: invalid IR after parsing in @forward: the size 'N' is not bound by any "
             "argument\n");

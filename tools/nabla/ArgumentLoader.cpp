@@ -1,5 +1,6 @@
 #include "ArgumentLoader.h"
 
+#include "ir/Labels.h"
 #include "ir/Printer.h"
 #include "runtime/TensorFiles.h"
 
@@ -60,20 +61,26 @@ bool ArgumentLoader::loadParams(const std::string &path) {
     diags_.fileError(path, "{}", error);
     return false;
   }
+  return loadArguments(ir::ArgRole::Param, *tensors, path);
+}
+
+bool ArgumentLoader::loadArguments(ir::ArgRole role, std::vector<NamedTensor> &tensors,
+                                   const std::string &path) {
   bool ok = true;
   for (size_t i = 0; i < fn_.args.size(); ++i) {
     const ir::Argument &arg = *fn_.args[i];
-    if (arg.role != ir::ArgRole::Param)
+    if (arg.role != role)
       continue;
-    auto found = std::find_if(tensors->begin(), tensors->end(),
+    const char *what = ir::roleName(role);
+    auto found = std::find_if(tensors.begin(), tensors.end(),
                               [&](const NamedTensor &t) { return t.first == arg.value.name; });
-    if (found == tensors->end()) {
-      diags_.fileError(path, "param '{}' ({}) is missing", arg.value.name, arg.value.type.str());
+    if (found == tensors.end()) {
+      diags_.fileError(path, "{} '{}' ({}) is missing", what, arg.value.name, arg.value.type.str());
       ok = false;
       continue;
     }
     if (found->second.dtype() != arg.value.type.dtype) {
-      diags_.fileError(path, "param '{}' is stored as {}, but the script needs {} ({})",
+      diags_.fileError(path, "{} '{}' is stored as {}, but the script needs {} ({})", what,
                        arg.value.name, fileDtype(found->second.dtype()),
                        fileDtype(arg.value.type.dtype), arg.value.type.str());
       ok = false;
@@ -87,6 +94,14 @@ bool ArgumentLoader::loadParams(const std::string &path) {
     files_[i] = path;
   }
   return ok;
+}
+
+std::map<std::string, Tensor> ArgumentLoader::take(ir::ArgRole role) {
+  std::map<std::string, Tensor> out;
+  for (size_t i = 0; i < fn_.args.size(); ++i)
+    if (fn_.args[i]->role == role && values_[i])
+      out.emplace(fn_.args[i]->value.name, std::move(*values_[i]));
+  return out;
 }
 
 bool ArgumentLoader::loadFeeds(const std::vector<cli::NamedPath> &feeds) {
@@ -146,32 +161,20 @@ bool ArgumentLoader::loadFeeds(const std::vector<cli::NamedPath> &feeds) {
 }
 
 bool ArgumentLoader::checkLabels() {
-  for (const auto &op : fn_.ops) {
-    const ir::Value *labels = nullptr;
-    int64_t classes = 0;
-    if (op->kind == ir::OpKind::CrossEntropy) {
-      labels = op->operands[1];
-      auto shape = ir::concreteShape(op->operands[0]->type.shape, bindings_);
-      classes = shape ? (*shape)[1] : 0;
-    } else if (op->kind == ir::OpKind::OneHot) {
-      labels = op->operands[0];
-      classes = op->attrs.classes;
-    }
-    if (!labels || labels->def)
+  for (size_t i = 0; i < fn_.args.size(); ++i) {
+    const ir::Value &labels = fn_.args[i]->value;
+    int64_t classes = ir::classCount(fn_, &labels, bindings_);
+    if (!classes || !values_[i])
       continue;
-    for (size_t i = 0; i < fn_.args.size(); ++i) {
-      if (&fn_.args[i]->value != labels || !values_[i])
-        continue;
-      const Tensor &t = *values_[i];
-      for (int64_t k = 0; k < t.numel(); ++k) {
-        int32_t v = t.data<int32_t>()[k];
-        if (v < 0 || v >= classes) {
-          diags_.fileError(files_[i],
-                           "label {} at position {} of input '{}' is outside [0, {}): "
-                           "the script has {} classes",
-                           v, k, labels->name, classes, classes);
-          return false;
-        }
+    const Tensor &t = *values_[i];
+    for (int64_t k = 0; k < t.numel(); ++k) {
+      int32_t v = t.data<int32_t>()[k];
+      if (v < 0 || v >= classes) {
+        diags_.fileError(files_[i],
+                         "label {} at position {} of input '{}' is outside [0, {}): "
+                         "the script has {} classes",
+                         v, k, labels.name, classes, classes);
+        return false;
       }
     }
   }

@@ -16,6 +16,9 @@
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
 #include "runtime/Tensor.h"
+#include "runtime/TensorFiles.h"
+
+#include <map>
 
 #include <optional>
 #include <string>
@@ -30,6 +33,11 @@ public:
   /// Loads every param from the safetensors file `path` (other tensors in the
   /// file are ignored).
   bool loadParams(const std::string &path);
+  /// Loads every argument of `role` from `tensors`, read from `path`
+  /// (moving them out; tensors no argument names are ignored).
+  bool loadArguments(ir::ArgRole role, std::vector<NamedTensor> &tensors, const std::string &path);
+  /// Moves the loaded arguments of `role` out, by name.
+  std::map<std::string, Tensor> take(ir::ArgRole role);
   /// Loads every input from its `NAME=FILE` feed; each input is fed once.
   bool loadFeeds(const std::vector<cli::NamedPath> &feeds);
   /// Checks labels that go straight from an input into cross_entropy or

@@ -31,6 +31,14 @@ const std::vector<CommandInfo> &commands() {
       {Command::Eval, "eval",
        "eval SCRIPT --params P --feed NAME=FILE ... [--grads G] [--outputs O]\n"
        "                               one step: loss, metrics, outputs, gradients"},
+      {Command::Train, "train",
+       "train SCRIPT [--data NAME=FILE ...] [--test NAME=FILE ...] [--epochs N] [--batch N]\n"
+       "             [--lr X] [--seed S] [--init P] [--save P] [--metrics CSV] [--plot SVG]\n"
+       "             [--quiet]\n"
+       "                               train with the script's settings; options override them"},
+      {Command::Predict, "predict",
+       "predict SCRIPT --params P --feed NAME=FILE ... --out O\n"
+       "                               forward only: write the outputs (.npy or safetensors)"},
       {Command::Gradcheck, "gradcheck",
        "gradcheck SCRIPT [--seed S] [--size NAME=N] [--samples N]\n"
        "                               compare gradients with finite differences"},
@@ -109,6 +117,8 @@ std::function<std::string(Options &, std::string_view)> path(std::string Options
 const std::vector<OptionSpec> &optionSpecs() {
   const unsigned compile = kAllCommands;
   const unsigned eval = bit(Command::Eval);
+  const unsigned train = bit(Command::Train);
+  const unsigned predict = bit(Command::Predict);
   static const std::vector<OptionSpec> specs = {
       {"--set", true, compile, "NAME=VALUE  override a const",
        [](Options &o, std::string_view v) {
@@ -165,22 +175,55 @@ const std::vector<OptionSpec> &optionSpecs() {
            stages += (stages.empty() ? "" : ", ") + s;
          return fmt::format("unknown stage '{}'; the stages are {}", v, stages);
        }},
-      {"--params", true, eval, "P          safetensors file holding every param",
+      {"--params", true, eval | predict, "P          safetensors file holding every param",
        path(&Options::params)},
-      {"--feed", true, eval, "NAME=FILE    data for one input (.npy or .safetensors)",
+      {"--feed", true, eval | predict, "NAME=FILE    data for one input (.npy or .safetensors)",
        namedPath(&Options::feeds)},
       {"--outputs", true, eval, "O         write outputs, metrics and loss (safetensors)",
        path(&Options::outputs)},
       {"--grads", true, eval, "G           write the gradient of every param (safetensors)",
        path(&Options::grads)},
-      {"--seed", true, bit(Command::Gradcheck), "S            seed of the drawn params and inputs",
+      {"--data", true, train, "NAME=FILE    training data for one input (.idx[.gz], .npy, .csv)",
+       namedPath(&Options::data)},
+      {"--test", true, train, "NAME=FILE    test data for one input", namedPath(&Options::test)},
+      {"--epochs", true, train, "N          epochs to train (default: the script's, or 1)",
+       [](Options &o, std::string_view v) {
+         int64_t n = 0;
+         std::string err = parseInt(v, 0, 1 << 24, n);
+         o.epochs = n;
+         return err;
+       }},
+      {"--lr", true, train, "X              the optimizer's learning rate",
+       [](Options &o, std::string_view v) {
+         double x = 0;
+         std::string err = parseDouble(v, x);
+         if (err.empty() && !(x > 0))
+           err = fmt::format("the learning rate must be greater than 0, not {}", v);
+         o.lr = x;
+         return err;
+       }},
+      {"--init", true, train, "P            start from saved params (and optimizer state)",
+       path(&Options::init)},
+      {"--save", true, train, "P            write the trained params and optimizer state",
+       path(&Options::save)},
+      {"--metrics", true, train, "CSV       write one row per epoch", path(&Options::metrics)},
+      {"--plot", true, train, "SVG          draw the loss and metric curves", path(&Options::plot)},
+      {"--quiet", false, train, "           no progress output",
+       [](Options &o, std::string_view) {
+         o.quiet = true;
+         return std::string();
+       }},
+      {"--out", true, predict, "O             where predict writes the outputs",
+       path(&Options::out)},
+      {"--seed", true, bit(Command::Gradcheck) | train,
+       "S            seed of the drawn params and inputs (train: of initializers, shuffling)",
        [](Options &o, std::string_view v) {
          int64_t n = 0;
          std::string err = parseInt(v, 0, INT64_MAX, n);
          o.seed = uint64_t(n);
          return err;
        }},
-      {"--batch", true, bit(Command::Bench),
+      {"--batch", true, bit(Command::Bench) | train,
        "N           the batch size (default: the script's, or 32)",
        [](Options &o, std::string_view v) {
          int64_t n = 0;
@@ -239,7 +282,8 @@ ParseResult usageError(const std::string &message) {
 } // namespace
 
 const std::vector<std::string> &dumpStages() {
-  static const std::vector<std::string> stages = {"tokens", "ast", "ir", "grad", "llvm", "asm"};
+  static const std::vector<std::string> stages = {"tokens", "ast",  "ir", "grad",
+                                                  "update", "llvm", "asm"};
   return stages;
 }
 
@@ -313,6 +357,8 @@ ParseResult parseCommandLine(int argc, const char *const *argv) {
     return usageError(fmt::format("'{}' needs a script", command->name));
   if (options.command == Command::Dump && options.emit.empty())
     return usageError("'dump' needs --emit=STAGE");
+  if (options.command == Command::Predict && options.out.empty())
+    return usageError("'predict' needs --out O");
   return {std::move(options), 0};
 }
 

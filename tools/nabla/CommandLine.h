@@ -14,7 +14,7 @@
 
 namespace nabla::cli {
 
-enum class Command { Check, Dump, Eval, Gradcheck, Bench };
+enum class Command { Check, Dump, Eval, Train, Predict, Gradcheck, Bench };
 
 /// A `NAME=FILE` pair from --feed.
 using NamedPath = std::pair<std::string, std::string>;
@@ -41,12 +41,26 @@ struct Options {
   std::string outputs;          ///< --outputs O
   std::string grads;            ///< --grads G
 
-  // gradcheck (and dump --emit=llvm|asm for --size)
-  uint64_t seed = 0;                                  ///< --seed S
+  // train
+  std::vector<NamedPath> data;   ///< --data NAME=FILE
+  std::vector<NamedPath> test;   ///< --test NAME=FILE
+  std::optional<int64_t> epochs; ///< --epochs N
+  std::optional<double> lr;      ///< --lr X
+  std::string init;              ///< --init P
+  std::string save;              ///< --save P
+  std::string metrics;           ///< --metrics CSV
+  std::string plot;              ///< --plot SVG
+  bool quiet = false;            ///< --quiet
+
+  // predict
+  std::string out; ///< --out O
+
+  // gradcheck, train (and dump --emit=llvm|asm for --size)
+  std::optional<uint64_t> seed;                       ///< --seed S (default 0, or the script's)
   std::vector<std::pair<std::string, int64_t>> sizes; ///< --size NAME=N
   int64_t samples = 64;                               ///< --samples N
 
-  // bench
+  // bench, train
   std::optional<int64_t> batch; ///< --batch N
   std::optional<int64_t> steps; ///< --steps N
 };

@@ -9,6 +9,8 @@ namespace nabla::commands {
 int check(const cli::Options &options);
 int dump(const cli::Options &options);
 int eval(const cli::Options &options);
+int train(const cli::Options &options);
+int predict(const cli::Options &options);
 int gradcheck(const cli::Options &options);
 int bench(const cli::Options &options);
 

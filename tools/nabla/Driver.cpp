@@ -2,10 +2,12 @@
 
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
+#include "ir/Labels.h"
 #include "ir/Lower.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "passes/Adjoint.h"
+#include "passes/OptimizerUpdate.h"
 #include "runtime/Initializers.h"
 #include "runtime/Random.h"
 
@@ -155,6 +157,12 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
 const ir::Function *functionToRun(Compilation &c, bool withGradients) {
   const ir::Function *forward = c.ir->lookup(ir::kForwardFunction);
   const ir::Function *trainStep = c.ir->lookup(ir::kTrainStepFunction);
+  if (!forward && !trainStep) {
+    c.diags.error({c.file, 0, 0}, "the IR file holds only @{}: this command needs @{} or @{}",
+                  ir::kUpdateFunction, ir::kForwardFunction, ir::kTrainStepFunction);
+    c.diags.flush(llvm::errs());
+    return nullptr;
+  }
   if (!withGradients)
     return forward ? forward : trainStep;
   if (trainStep)
@@ -169,32 +177,53 @@ const ir::Function *functionToRun(Compilation &c, bool withGradients) {
   return built;
 }
 
+const ir::Function *sourceFunction(const Compilation &c) {
+  for (const char *name : {ir::kForwardFunction, ir::kTrainStepFunction, ir::kUpdateFunction})
+    if (const ir::Function *fn = c.ir->lookup(name))
+      return fn;
+  return nullptr;
+}
+
+OptimizerConfig optimizerFor(const Compilation &c, const cli::Options &options) {
+  OptimizerConfig optimizer;
+  if (c.ir->train && c.ir->train->optimizer)
+    optimizer = *c.ir->train->optimizer;
+  else
+    optimizer.loc = {c.file, 0, 0};
+  if (options.lr)
+    optimizer.lr = *options.lr;
+  return optimizer;
+}
+
+ir::Function *buildUpdate(Compilation &c, const OptimizerConfig &optimizer) {
+  // A .nnir file may hold the update already (from dump --emit=update).
+  if (ir::Function *given = c.ir->lookup(ir::kUpdateFunction))
+    return given;
+  const ir::Function *trainStep = functionToRun(c, /*withGradients=*/true);
+  if (!trainStep)
+    return nullptr;
+  StageTimer timer(c.times, "optimizer");
+  ir::Function *update = passes::appendOptimizer(*c.ir, *trainStep, optimizer, c.diags);
+  if (!update || !ir::verify(*update, c.diags, "the optimizer's update")) {
+    c.diags.flush(llvm::errs());
+    return nullptr;
+  }
+  return update;
+}
+
 const ir::Function *stepToCompile(Compilation &c) {
+  const ir::Function *update = c.ir->lookup(ir::kUpdateFunction);
+  if (update && !c.ir->lookup(ir::kForwardFunction) && !c.ir->lookup(ir::kTrainStepFunction))
+    return update;
   bool hasLoss = false;
   for (const auto &fn : c.ir->functions)
     hasLoss |= fn->findResult(ir::ResultRole::Loss) != nullptr;
   return functionToRun(c, hasLoss);
 }
 
-/// The class count labels fed to `input` must stay below.
-static int64_t classesFor(const ir::Function &fn, const ir::Value *input,
-                          const ir::SymbolBindings &bindings) {
-  int64_t classes = 0;
-  for (const auto &op : fn.ops) {
-    int64_t c = 0;
-    if (op->kind == ir::OpKind::CrossEntropy && op->operands[1] == input)
-      c = (*ir::concreteShape(op->operands[0]->type.shape, bindings))[1];
-    else if (op->kind == ir::OpKind::OneHot && op->operands[0] == input)
-      c = op->attrs.classes;
-    if (c > 0)
-      classes = classes ? std::min(classes, c) : c;
-  }
-  return classes ? classes : 2;
-}
-
 std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,
-                                                 const ir::SymbolBindings &bindings,
-                                                 uint64_t seed, const std::string &script) {
+                                                 const ir::SymbolBindings &bindings, uint64_t seed,
+                                                 const std::string &script) {
   std::vector<Tensor> args;
   for (const auto &arg : fn.args) {
     std::vector<int64_t> shape = *ir::concreteShape(arg->value.type.shape, bindings);
@@ -210,7 +239,7 @@ std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,
     }
     Tensor t(arg->value.type.dtype, shape);
     Random random(seed, "input " + name);
-    int64_t classes = classesFor(fn, &arg->value, bindings);
+    int64_t classes = std::max<int64_t>(2, ir::classCount(fn, &arg->value, bindings));
     for (int64_t i = 0; i < t.numel(); ++i)
       t.set(i, t.dtype() == DType::I32 ? double(random.below(uint64_t(classes))) : random.normal());
     args.push_back(std::move(t));

@@ -60,6 +60,18 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode);
 /// train step). Null after reporting an error.
 const ir::Function *functionToRun(Compilation &c, bool withGradients);
 
+/// The function the steps of train and predict are derived from: @forward,
+/// else @train_step, else @train_update (a .nnir file may hold any of them).
+const ir::Function *sourceFunction(const Compilation &c);
+
+/// The optimizer a training run uses: the train block's (adam with its
+/// defaults without one), with the learning rate of --lr when given.
+OptimizerConfig optimizerFor(const Compilation &c, const cli::Options &options);
+
+/// The training step with `optimizer`'s update appended (@train_update,
+/// passes/OptimizerUpdate.h), verified. Null after reporting an error.
+ir::Function *buildUpdate(Compilation &c, const OptimizerConfig &optimizer);
+
 /// The function a command compiles by default: the training step when the
 /// script has a loss, else the forward step. Null after reporting an error.
 const ir::Function *stepToCompile(Compilation &c);
@@ -69,8 +81,8 @@ const ir::Function *stepToCompile(Compilation &c);
 /// cross_entropy or one_hot they feed (2 if none). Nothing (after printing
 /// why) when a tensor would not fit in memory.
 std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,
-                                                 const ir::SymbolBindings &bindings,
-                                                 uint64_t seed, const std::string &script);
+                                                 const ir::SymbolBindings &bindings, uint64_t seed,
+                                                 const std::string &script);
 
 /// Binds every symbolic size of `fn`'s arguments: `sizes` first, else
 /// `fallback`. Returns false (after printing why) for a --size of a symbol

@@ -69,12 +69,13 @@ int dump(const cli::Options &options) {
     llvm::outs() << *text;
     return driver::kSuccess;
   }
-  if (options.emit == "ir" || options.emit == "grad") {
+  if (options.emit == "ir" || options.emit == "grad" || options.emit == "update") {
     int exitCode;
     if (!driver::compileToIR(options, c, exitCode))
       return exitCode;
-    bool grad = options.emit == "grad";
-    const ir::Function *fn = driver::functionToRun(c, grad);
+    const ir::Function *fn = options.emit == "update"
+                                 ? driver::buildUpdate(c, driver::optimizerFor(c, options))
+                                 : driver::functionToRun(c, options.emit == "grad");
     if (!fn)
       return driver::kUserError;
     // The train settings, then the one function of the stage.

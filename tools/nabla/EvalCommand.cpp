@@ -29,32 +29,10 @@ int eval(const cli::Options &options) {
     return driver::kUserError;
   const ir::Function &fn = *found;
 
-  driver::ArgumentLoader loader(fn, c.diags);
-  bool hasParams = !fn.arguments(ir::ArgRole::Param).empty();
-  if (hasParams && options.params.empty()) {
-    llvm::errs() << "nabla: error: the script has params: give them with --params FILE\n";
-    return driver::kUsageError;
-  }
-  // Load everything before stopping, so that one run reports every bad file.
-  bool paramsLoaded = !hasParams || loader.loadParams(options.params);
-  bool feedsLoaded = loader.loadFeeds(options.feeds);
-  if (!paramsLoaded || !feedsLoaded || !loader.checkLabels()) {
-    c.diags.flush(llvm::errs());
-    return driver::kUserError;
-  }
-
-  std::unique_ptr<driver::Executor> executor = driver::Executor::create(options, c);
-  if (!executor)
-    return driver::kUserError;
   std::optional<std::vector<Tensor>> results =
-      executor->run(fn, loader.arguments(), loader.bindings());
-  if (options.timePasses)
-    driver::printTimes(c, executor->compiler() ? &executor->compiler()->times() : nullptr,
-                       llvm::errs());
-  if (!results) {
-    c.diags.flush(llvm::errs());
-    return driver::kUserError;
-  }
+      driver::runOnFiles(options, c, fn, options.feeds, exitCode);
+  if (!results)
+    return exitCode;
 
   // The loss first, then the metrics in script order.
   std::vector<std::pair<std::string, const Tensor *>> written;

@@ -1,4 +1,5 @@
 #include "Executor.h"
+#include "ArgumentLoader.h"
 
 #include <llvm/Support/raw_ostream.h>
 
@@ -29,6 +30,39 @@ std::optional<std::vector<Tensor>> Executor::run(const ir::Function &fn,
   if (!step)
     return std::nullopt;
   return step->run(args, c_.diags);
+}
+
+std::optional<std::vector<Tensor>> runOnFiles(const cli::Options &options, Compilation &c,
+                                              const ir::Function &fn,
+                                              const std::vector<cli::NamedPath> &feeds,
+                                              int &exitCode) {
+  exitCode = kUserError;
+  ArgumentLoader loader(fn, c.diags);
+  bool hasParams = !fn.arguments(ir::ArgRole::Param).empty();
+  if (hasParams && options.params.empty()) {
+    llvm::errs() << "nabla: error: the script has params: give them with --params FILE\n";
+    exitCode = kUsageError;
+    return std::nullopt;
+  }
+  bool paramsLoaded = !hasParams || loader.loadParams(options.params);
+  bool feedsLoaded = loader.loadFeeds(feeds);
+  if (!paramsLoaded || !feedsLoaded || !loader.checkLabels()) {
+    c.diags.flush(llvm::errs());
+    return std::nullopt;
+  }
+  std::unique_ptr<Executor> executor = Executor::create(options, c);
+  if (!executor)
+    return std::nullopt;
+  std::optional<std::vector<Tensor>> results =
+      executor->run(fn, loader.arguments(), loader.bindings());
+  if (options.timePasses)
+    printTimes(c, executor->compiler() ? &executor->compiler()->times() : nullptr, llvm::errs());
+  if (!results) {
+    c.diags.flush(llvm::errs());
+    return std::nullopt;
+  }
+  exitCode = kSuccess;
+  return results;
 }
 
 } // namespace nabla::driver

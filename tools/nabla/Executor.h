@@ -38,4 +38,13 @@ private:
   std::unique_ptr<codegen::Compiler> compiler_;
 };
 
+/// Runs `fn` once on the params of --params and the inputs of `feeds`
+/// (loading every file first, so that one run reports every bad file), on
+/// the JIT or the interpreter. Nothing, with `exitCode` set, after reporting
+/// an error.
+std::optional<std::vector<Tensor>> runOnFiles(const cli::Options &options, Compilation &c,
+                                              const ir::Function &fn,
+                                              const std::vector<cli::NamedPath> &feeds,
+                                              int &exitCode);
+
 } // namespace nabla::driver

@@ -113,7 +113,7 @@ int gradcheck(const cli::Options &given) {
 
   // Params from their initializers, inputs from normal draws, labels in range.
   std::optional<std::vector<Tensor>> drawn =
-      driver::drawArguments(*forward, bindings, options.seed, options.script);
+      driver::drawArguments(*forward, bindings, options.seed.value_or(0), options.script);
   if (!drawn)
     return driver::kUserError;
   std::vector<Tensor> &args = *drawn;
@@ -155,7 +155,7 @@ int gradcheck(const cli::Options &given) {
       for (int64_t i = 0; i < n; ++i)
         coordinates.push_back(i);
     } else {
-      Random random(options.seed, "coordinates " + arg.value.name);
+      Random random(options.seed.value_or(0), "coordinates " + arg.value.name);
       std::set<int64_t> chosen;
       while (int64_t(chosen.size()) < options.samples)
         chosen.insert(int64_t(random.below(uint64_t(n))));
@@ -179,7 +179,7 @@ int gradcheck(const cli::Options &given) {
   }
 
   // Along one random unit direction d of all params: dL/dt of L(p + t d) = <grad, d>.
-  Random random(options.seed, "direction");
+  Random random(options.seed.value_or(0), "direction");
   std::vector<Tensor> direction;
   double norm = 0, analytic = 0;
   for (size_t p : paramIndices) {

@@ -17,6 +17,8 @@ int runTool(int argc, char **argv) {
   case nabla::cli::Command::Check: return nabla::commands::check(options);
   case nabla::cli::Command::Dump: return nabla::commands::dump(options);
   case nabla::cli::Command::Eval: return nabla::commands::eval(options);
+  case nabla::cli::Command::Train: return nabla::commands::train(options);
+  case nabla::cli::Command::Predict: return nabla::commands::predict(options);
   case nabla::cli::Command::Gradcheck: return nabla::commands::gradcheck(options);
   case nabla::cli::Command::Bench: return nabla::commands::bench(options);
   }

@@ -1,0 +1,33 @@
+//===- OptimizerUpdate.h - The optimizer's step as IR ------------*- C++ -*-===//
+//
+// Appends an optimizer's update to a training step, so that the compiled
+// step computes the loss, the gradients and the new params in one call:
+// @train_update takes the inputs, the params and the optimizer's state, and
+// returns the loss, the metrics, `update NAME` for every param and `state
+// NAME` for every state value. The rules are PyTorch's (torch.optim in 1.13),
+// operation for operation:
+//
+//   sgd:     g += wd p;  b = momentum b + g;  g = nesterov ? g + momentum b : b;  p -= lr g
+//   adam:    g += wd p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g²;  t += 1;
+//            p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+//   adamw:   p *= 1 - lr wd, then adam without the wd term
+//   rmsprop: v = alpha v + (1 - alpha) g²;  p -= lr g / (sqrt(v) + eps)
+//
+// State (named per param) starts at zero: momentum.W, exp_avg.W, exp_avg_sq.W,
+// square_avg.W, and the step count `step`.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "frontend/Diagnostics.h"
+#include "frontend/Program.h"
+#include "ir/IR.h"
+
+namespace nabla::passes {
+
+/// Adds @train_update to `module`, built from `trainStep` (which has a grad
+/// per param). Returns it, or null after reporting an error.
+ir::Function *appendOptimizer(ir::Module &module, const ir::Function &trainStep,
+                              const OptimizerConfig &optimizer, DiagnosticEngine &diags);
+
+} // namespace nabla::passes

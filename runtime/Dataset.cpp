@@ -1,0 +1,167 @@
+#include "runtime/Dataset.h"
+#include "ir/Labels.h"
+#include "runtime/DataSources.h"
+#include "runtime/Random.h"
+
+#include <cstring>
+#include <numeric>
+
+namespace nabla {
+
+std::optional<bool> inputsAreBatched(const ir::Function &fn, DiagnosticEngine &diags) {
+  std::optional<bool> batched;
+  std::string batchSymbol;
+  for (const ir::Argument *arg : fn.arguments(ir::ArgRole::Input)) {
+    const Shape &s = arg->value.type.shape;
+    bool leading =
+        !s.empty() && !s[0].isConcrete() && s[0].symbols().size() == 1 && s[0].coefficient() == 1;
+    bool rest = true;
+    for (size_t d = leading ? 1 : 0; d < s.size(); ++d)
+      rest &= s[d].isConcrete();
+    if (!rest) {
+      diags.error(arg->loc,
+                  "training needs every size of input '{}' ({}) known except a leading "
+                  "batch size",
+                  arg->value.name, arg->value.type.str());
+      return std::nullopt;
+    }
+    if (batched && *batched != leading) {
+      diags.error(arg->loc, "input '{}' ({}) {} a batch axis but other inputs {}", arg->value.name,
+                  arg->value.type.str(), leading ? "has" : "has no", leading ? "do not" : "do");
+      return std::nullopt;
+    }
+    if (leading && !batchSymbol.empty() && s[0].symbols()[0] != batchSymbol) {
+      diags.error(arg->loc, "input '{}' ({}) is batched by {} but other inputs by {}",
+                  arg->value.name, arg->value.type.str(), s[0].symbols()[0], batchSymbol);
+      return std::nullopt;
+    }
+    if (leading)
+      batchSymbol = s[0].symbols()[0];
+    batched = leading;
+  }
+  return batched.value_or(true);
+}
+
+std::optional<Dataset> Dataset::load(const ir::Function &fn,
+                                     const std::vector<std::pair<std::string, DataSource>> &sources,
+                                     bool batched, const std::string &what,
+                                     DiagnosticEngine &diags) {
+  Dataset ds;
+  ds.batched_ = batched;
+  bool ok = true;
+  std::string countFrom;
+  for (const ir::Argument *arg : fn.arguments(ir::ArgRole::Input)) {
+    const std::string &name = arg->value.name;
+    auto source = std::find_if(sources.begin(), sources.end(),
+                               [&](const auto &s) { return s.first == name; });
+    if (source == sources.end()) {
+      diags.error(arg->loc,
+                  "input '{}' has no {} data: name a source for it in the train block "
+                  "or with --{} {}=FILE",
+                  name, what, what == "training" ? "data" : "test", name);
+      ok = false;
+      continue;
+    }
+    const DataSource &ds0 = source->second;
+    std::string error;
+    std::optional<Tensor> t = loadSource(ds0, arg->value.type.dtype, error);
+    if (!t) {
+      diags.fileError(ds0.path, "{}", error);
+      ok = false;
+      continue;
+    }
+    std::vector<int64_t> perExample;
+    const Shape &declared = arg->value.type.shape;
+    for (size_t d = batched ? 1 : 0; d < declared.size(); ++d)
+      perExample.push_back(declared[d].coefficient());
+    int64_t wanted =
+        std::accumulate(perExample.begin(), perExample.end(), int64_t(1), std::multiplies<>());
+    int64_t n = t->rank() == 0 ? 1 : t->shape()[0];
+    int64_t each = n == 0 ? 0 : t->numel() / n;
+    if (each != wanted) {
+      diags.fileError(ds0.path,
+                      "each example holds {} values ({} examples of {}), but input '{}' "
+                      "({}) needs {} per example",
+                      each, n, t->shapeStr(), name, arg->value.type.str(), wanted);
+      ok = false;
+      continue;
+    }
+    if (ds.count_ && n != ds.count_) {
+      diags.fileError(ds0.path, "holds {} examples for input '{}', but {} holds {}", n, name,
+                      countFrom, ds.count_);
+      ok = false;
+      continue;
+    }
+    if (n == 0) {
+      diags.fileError(ds0.path, "holds no examples");
+      ok = false;
+      continue;
+    }
+    ds.count_ = n;
+    countFrom = ds0.path;
+    ds.names_.push_back(name);
+    ds.examples_.push_back(std::move(*t));
+    ds.dtypes_.push_back(arg->value.type.dtype);
+    ds.perExample_.push_back(perExample);
+    ds.paths_.push_back(ds0.path);
+  }
+  if (!ok || !ds.checkLabels(fn, diags))
+    return std::nullopt;
+  return ds;
+}
+
+bool Dataset::checkLabels(const ir::Function &fn, DiagnosticEngine &diags) const {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const ir::Argument *arg = fn.findArgument(ir::ArgRole::Input, names_[i]);
+    int64_t classes = ir::classCount(fn, &arg->value, {});
+    if (!classes)
+      continue;
+    const int32_t *labels = examples_[i].data<int32_t>();
+    for (int64_t k = 0; k < examples_[i].numel(); ++k)
+      if (labels[k] < 0 || labels[k] >= classes) {
+        diags.fileError(paths_[i],
+                        "label {} at position {} (counting from 0) of input '{}' is outside "
+                        "[0, {}): the script has {} classes",
+                        labels[k], k, names_[i], classes, classes);
+        return false;
+      }
+  }
+  return true;
+}
+
+void Dataset::prepareBatch(int64_t n, std::vector<Tensor> &batch) const {
+  batch.resize(names_.size());
+  for (size_t i = 0; i < names_.size(); ++i) {
+    std::vector<int64_t> shape;
+    if (batched_)
+      shape.push_back(n);
+    shape.insert(shape.end(), perExample_[i].begin(), perExample_[i].end());
+    if (batch[i].empty() || batch[i].shape() != shape)
+      batch[i] = Tensor(dtypes_[i], shape);
+  }
+}
+
+void Dataset::gather(const std::vector<int64_t> &order, int64_t begin, int64_t n,
+                     std::vector<Tensor> &batch) const {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const Tensor &all = examples_[i];
+    size_t bytes = all.byteSize() / size_t(count_);
+    const char *src = static_cast<const char *>(all.raw());
+    char *dst = static_cast<char *>(batch[i].raw());
+    for (int64_t k = 0; k < n; ++k)
+      std::memcpy(dst + size_t(k) * bytes, src + size_t(order[size_t(begin + k)]) * bytes, bytes);
+  }
+}
+
+std::vector<int64_t> Dataset::order(bool shuffle, uint64_t seed, int64_t epoch) const {
+  std::vector<int64_t> order(static_cast<size_t>(count_));
+  std::iota(order.begin(), order.end(), 0);
+  if (shuffle) {
+    Random random(seed, "shuffle " + std::to_string(epoch));
+    for (size_t i = order.size(); i > 1; --i)
+      std::swap(order[i - 1], order[random.below(i)]);
+  }
+  return order;
+}
+
+} // namespace nabla

@@ -1,0 +1,150 @@
+//===- Idx.cpp - IDX files (MNIST's format), gzip-compressed or not -------===//
+//
+// Layout: two zero bytes, a type code (0x08 unsigned byte, 0x09 signed byte,
+// 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), the number of
+// dimensions, each dimension as a big-endian uint32, then the elements,
+// big-endian, in row-major order.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/DataSources.h"
+#include "runtime/FileIO.h"
+#include "runtime/Gzip.h"
+
+#include <fmt/format.h>
+#include <llvm/Support/MemoryBuffer.h>
+
+#include <cstring>
+
+namespace nabla {
+
+namespace {
+
+/// The size in bytes of an element of IDX type `type`, or 0 for an unknown type.
+size_t idxElementSize(unsigned type) {
+  switch (type) {
+  case 0x08:
+  case 0x09: return 1;
+  case 0x0B: return 2;
+  case 0x0C:
+  case 0x0D: return 4;
+  case 0x0E: return 8;
+  default: return 0;
+  }
+}
+
+uint64_t bigEndian(const unsigned char *p, size_t n) {
+  uint64_t v = 0;
+  for (size_t k = 0; k < n; ++k)
+    v = v << 8 | p[k];
+  return v;
+}
+
+/// Element `e` (big-endian, of IDX type `type`) as a double.
+double idxElement(const unsigned char *e, unsigned type) {
+  switch (type) {
+  case 0x08: return e[0];
+  case 0x09: return int8_t(e[0]);
+  case 0x0B: return int16_t(uint16_t(bigEndian(e, 2)));
+  case 0x0C: return int32_t(uint32_t(bigEndian(e, 4)));
+  case 0x0D: {
+    uint32_t bits = uint32_t(bigEndian(e, 4));
+    float x;
+    std::memcpy(&x, &bits, 4);
+    return x;
+  }
+  default: {
+    uint64_t bits = bigEndian(e, 8);
+    double x;
+    std::memcpy(&x, &bits, 8);
+    return x;
+  }
+  }
+}
+
+} // namespace
+
+std::optional<Tensor> parseIdx(std::string_view bytes, DType dtype, double scale,
+                               std::string &error) {
+  const auto *data = reinterpret_cast<const unsigned char *>(bytes.data());
+  if (bytes.size() < 4) {
+    error = "truncated: the 4-byte IDX header is missing";
+    return std::nullopt;
+  }
+  if (data[0] != 0 || data[1] != 0) {
+    error = fmt::format("not an IDX file: the first two bytes are {:#04x} {:#04x}, not 0 0",
+                        data[0], data[1]);
+    return std::nullopt;
+  }
+  unsigned type = data[2], rank = data[3];
+  size_t elementSize = idxElementSize(type);
+  if (!elementSize) {
+    error = fmt::format("unknown IDX element type {:#04x} at offset 2", type);
+    return std::nullopt;
+  }
+  if (rank == 0 || rank > kMaxRank) {
+    error =
+        fmt::format("an IDX file with {} dimensions at offset 3; 1 to {} are read", rank, kMaxRank);
+    return std::nullopt;
+  }
+  size_t headerSize = 4 + 4 * size_t(rank);
+  if (bytes.size() < headerSize) {
+    error = fmt::format("truncated at offset {}: dimension {} is missing", bytes.size(),
+                        (bytes.size() - 4) / 4);
+    return std::nullopt;
+  }
+  std::vector<int64_t> shape(rank);
+  uint64_t count = 1;
+  for (unsigned d = 0; d < rank; ++d) {
+    shape[d] = int64_t(bigEndian(data + 4 + 4 * d, 4));
+    count = count * uint64_t(shape[d]);
+    if (count > bytes.size()) // no overflow: each factor is below 2^32
+      break;
+  }
+  // The data must be all there before anything is allocated for it.
+  size_t present = bytes.size() - headerSize;
+  if (count > present / elementSize || count * elementSize != present) {
+    std::string dims;
+    for (int64_t d : shape)
+      dims += (dims.empty() ? "" : " x ") + std::to_string(d);
+    error = count > present / elementSize
+                ? fmt::format("truncated: the header announces {} elements of {} byte{}, but "
+                              "{} bytes follow it (from offset {})",
+                              dims, elementSize, elementSize == 1 ? "" : "s", present, headerSize)
+                : fmt::format("{} elements end at offset {}, but the file goes on to {} bytes",
+                              count, headerSize + count * elementSize, bytes.size());
+    return std::nullopt;
+  }
+  if (dtype == DType::I32 && (type == 0x0D || type == 0x0E)) {
+    error = "the file holds floating-point values, but the input holds i32 labels";
+    return std::nullopt;
+  }
+  if (!checkAllocation(dtype, shape, error))
+    return std::nullopt;
+  Tensor t(dtype, shape);
+  const unsigned char *e = data + headerSize;
+  for (int64_t i = 0; i < t.numel(); ++i, e += elementSize) {
+    double v = idxElement(e, type);
+    t.set(i, dtype == DType::I32 ? v : v * scale);
+  }
+  return t;
+}
+
+std::optional<Tensor> readIdx(const std::string &path, DType dtype, double scale,
+                              std::string &error) {
+  std::unique_ptr<llvm::MemoryBuffer> file = readBinaryFile(path, error);
+  if (!file)
+    return std::nullopt;
+  std::string_view bytes(file->getBufferStart(), file->getBufferSize());
+  if (!isGzip(bytes))
+    return parseIdx(bytes, dtype, scale, error);
+  std::optional<std::string> inflated = gunzip(bytes, tensorMemoryLimit(), error);
+  if (!inflated)
+    return std::nullopt;
+  file.reset();
+  std::optional<Tensor> t = parseIdx(*inflated, dtype, scale, error);
+  if (!t)
+    error = "(decompressed) " + error;
+  return t;
+}
+
+} // namespace nabla

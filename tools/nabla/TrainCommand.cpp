@@ -1,0 +1,271 @@
+//===- TrainCommand.cpp - `nabla train` -----------------------------------===//
+//
+// Builds the training step with the optimizer's update inside it, loads the
+// training (and test) data, starts the params from their initializers or
+// from --init, and hands everything to the Trainer. The script's train block
+// gives the settings; the command line overrides them.
+//
+//===----------------------------------------------------------------------===//
+#include "ArgumentLoader.h"
+#include "Commands.h"
+#include "Driver.h"
+
+#include "ir/Verifier.h"
+#include "passes/StepVariants.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/DataSources.h"
+#include "runtime/Initializers.h"
+#include "runtime/Trainer.h"
+
+#include <fmt/format.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <unistd.h>
+
+namespace nabla::commands {
+
+namespace {
+
+using Sources = std::vector<std::pair<std::string, DataSource>>;
+
+/// Replaces or adds the sources named on the command line (--data, --test).
+bool overrideSources(Sources &sources, const std::vector<cli::NamedPath> &files, const char *option,
+                     const ir::Function &step) {
+  for (const auto &[name, file] : files) {
+    if (!step.findArgument(ir::ArgRole::Input, name)) {
+      std::string inputs;
+      for (const ir::Argument *a : step.arguments(ir::ArgRole::Input))
+        inputs += (inputs.empty() ? "" : ", ") + a->value.name;
+      llvm::errs() << fmt::format("nabla: error: --{} {}={}: the training step has no input "
+                                  "'{}' (its inputs: {})\n",
+                                  option, name, file, name, inputs.empty() ? "none" : inputs);
+      return false;
+    }
+    std::erase_if(sources, [&](const auto &s) { return s.first == name; });
+    sources.emplace_back(name, sourceForFile(file));
+  }
+  return true;
+}
+
+/// Files are written after the first epoch: a folder that is missing or
+/// read-only is reported before training starts, not after.
+bool checkOutputFolder(const std::string &path) {
+  if (path.empty())
+    return true;
+  std::string folder = llvm::sys::path::parent_path(path).str();
+  if (folder.empty())
+    folder = ".";
+  if (!llvm::sys::fs::is_directory(folder)) {
+    llvm::errs() << path << ": error: the folder " << folder << " does not exist\n";
+    return false;
+  }
+  if (::access(folder.c_str(), W_OK) != 0) {
+    llvm::errs() << path << ": error: the folder " << folder << " is not writable\n";
+    return false;
+  }
+  if (llvm::sys::fs::is_directory(path)) {
+    llvm::errs() << path << ": error: is a folder; name a file\n";
+    return false;
+  }
+  return true;
+}
+
+/// The optimizer in words, for the run's first line: "adam(lr=0.001)".
+std::string describe(const OptimizerConfig &o) {
+  std::string args = fmt::format("lr={}", o.lr);
+  switch (o.kind) {
+  case OptimizerConfig::Kind::Sgd:
+    if (o.momentum != 0)
+      args += fmt::format(", momentum={}{}", o.momentum, o.nesterov ? ", nesterov=true" : "");
+    break;
+  case OptimizerConfig::Kind::Adam:
+  case OptimizerConfig::Kind::AdamW:
+    args += fmt::format(", beta1={}, beta2={}, eps={}", o.beta1, o.beta2, o.eps);
+    break;
+  case OptimizerConfig::Kind::RmsProp: args += fmt::format(", alpha={}, eps={}", o.alpha, o.eps);
+  }
+  if (o.weightDecay != 0)
+    args += fmt::format(", weight_decay={}", o.weightDecay);
+  return fmt::format("{}({})", optimizerName(o.kind), args);
+}
+
+/// Params from their initializers; optimizer state at zero.
+void initializeArguments(const ir::Function &step, uint64_t seed,
+                         std::map<std::string, Tensor> &params,
+                         std::map<std::string, Tensor> &state) {
+  for (const auto &arg : step.args) {
+    if (arg->role == ir::ArgRole::Input)
+      continue;
+    std::vector<int64_t> shape = *ir::concreteShape(arg->value.type.shape, {});
+    if (arg->role == ir::ArgRole::Param && !params.count(arg->value.name))
+      params.emplace(arg->value.name,
+                     initialize(arg->init, arg->value.type.dtype, shape, seed, arg->value.name));
+    else if (arg->role == ir::ArgRole::State && !state.count(arg->value.name))
+      state.emplace(arg->value.name, Tensor(arg->value.type.dtype, shape));
+  }
+}
+
+/// Every param and state value must have a known shape and fit in memory.
+bool checkArguments(const ir::Function &step, DiagnosticEngine &diags) {
+  for (const auto &arg : step.args) {
+    if (arg->role == ir::ArgRole::Input)
+      continue;
+    std::optional<std::vector<int64_t>> shape = ir::concreteShape(arg->value.type.shape, {});
+    std::string error;
+    if (!shape) {
+      diags.error(arg->loc, "training needs every size of {} '{}' ({}) known",
+                  ir::roleName(arg->role), arg->value.name, arg->value.type.str());
+      return false;
+    }
+    if (!checkAllocation(arg->value.type.dtype, *shape, error)) {
+      diags.error(arg->loc, "{} '{}': {}", ir::roleName(arg->role), arg->value.name, error);
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Loads --init: the params, and the optimizer's state and epoch count when
+/// the file was saved by a run with the same optimizer.
+bool loadInit(const std::string &path, const ir::Function &step, const std::string &optimizer,
+              DiagnosticEngine &diags, std::map<std::string, Tensor> &params,
+              std::map<std::string, Tensor> &state, int64_t &epochsDone, bool quiet) {
+  std::string error;
+  std::optional<Checkpoint> checkpoint = loadCheckpoint(path, error);
+  if (!checkpoint) {
+    diags.fileError(path, "{}", error);
+    return false;
+  }
+  driver::ArgumentLoader loader(step, diags);
+  if (!loader.loadArguments(ir::ArgRole::Param, checkpoint->params, path))
+    return false;
+  params = loader.take(ir::ArgRole::Param);
+  bool resume = !checkpoint->optimizer.empty() && checkpoint->optimizer == optimizer;
+  if (resume) {
+    if (!loader.loadArguments(ir::ArgRole::State, checkpoint->state, path))
+      return false;
+    state = loader.take(ir::ArgRole::State);
+    epochsDone = checkpoint->epochs;
+  } else if (!checkpoint->optimizer.empty() && !quiet) {
+    llvm::errs() << fmt::format("nabla: note: {} was saved by a run with {}; {} starts afresh\n",
+                                path, checkpoint->optimizer, optimizer);
+  }
+  return true;
+}
+
+/// The run's settings: the train block's, overridden by the command line.
+TrainSettings settingsFor(const cli::Options &options, const TrainConfig &config,
+                          const OptimizerConfig &optimizer) {
+  TrainSettings settings;
+  settings.epochs = options.epochs.value_or(config.epochs.value_or(1));
+  settings.batch = options.batch.value_or(config.batch.value_or(32));
+  settings.seed = options.seed.value_or(uint64_t(config.seed));
+  settings.shuffle = config.shuffle;
+  settings.quiet = options.quiet;
+  settings.live = llvm::errs().is_displayed();
+  settings.optimizer = optimizerName(optimizer.kind);
+  settings.savePath = options.save;
+  settings.metricsPath = options.metrics;
+  settings.plotPath = options.plot;
+  settings.title = llvm::sys::path::filename(options.script).str();
+  return settings;
+}
+
+} // namespace
+
+int train(const cli::Options &options) {
+  if (options.interp) {
+    llvm::errs() << "nabla: error: --interp: train runs compiled steps; the interpreter is for "
+                    "eval and predict\n";
+    return driver::kUsageError;
+  }
+  driver::Compilation c;
+  int exitCode;
+  if (!driver::compileToIR(options, c, exitCode))
+    return exitCode;
+  const ir::Function *source = driver::sourceFunction(c);
+  if (!source || !source->findResult(ir::ResultRole::Loss)) {
+    c.diags.error({c.file, 0, 0}, "the script has no 'loss': training needs one");
+    c.diags.flush(llvm::errs());
+    return driver::kUserError;
+  }
+  if (options.lr && c.ir->lookup(ir::kUpdateFunction)) {
+    llvm::errs() << "nabla: error: --lr: " << options.script << " holds @" << ir::kUpdateFunction
+                 << ", whose learning rate is part of its ops\n";
+    return driver::kUsageError;
+  }
+  OptimizerConfig optimizer = driver::optimizerFor(c, options);
+  ir::Function *update = driver::buildUpdate(c, optimizer);
+  if (!update)
+    return driver::kUserError;
+
+  TrainConfig config = c.ir->train.value_or(TrainConfig{});
+  if (!overrideSources(config.data, options.data, "data", *source) ||
+      !overrideSources(config.test, options.test, "test", *source))
+    return driver::kUsageError;
+
+  if (!checkOutputFolder(options.save) || !checkOutputFolder(options.metrics) ||
+      !checkOutputFolder(options.plot))
+    return driver::kUserError;
+
+  TrainSettings settings = settingsFor(options, config, optimizer);
+
+  ir::Function *evaluate = nullptr;
+  if (!config.test.empty())
+    evaluate = passes::addStepVariant(*c.ir, *source, passes::kEvaluateFunction,
+                                      {ir::ResultRole::Loss, ir::ResultRole::Metric});
+  if ((evaluate && !ir::verify(*evaluate, c.diags, "the evaluation step")) ||
+      !checkArguments(*update, c.diags)) {
+    c.diags.flush(llvm::errs());
+    return driver::kUserError;
+  }
+  std::optional<bool> batched = inputsAreBatched(*update, c.diags);
+  if (!batched) {
+    c.diags.flush(llvm::errs());
+    return driver::kUserError;
+  }
+
+  // Load everything before stopping, so that one run reports every bad file.
+  std::optional<Dataset> train = Dataset::load(*update, config.data, *batched, "training", c.diags);
+  std::optional<Dataset> test;
+  if (evaluate)
+    test = Dataset::load(*evaluate, config.test, *batched, "test", c.diags);
+  std::map<std::string, Tensor> params, state;
+  bool initLoaded =
+      options.init.empty() || loadInit(options.init, *update, settings.optimizer, c.diags, params,
+                                       state, settings.firstEpoch, options.quiet);
+  if (!train || (evaluate && !test) || !initLoaded) {
+    c.diags.flush(llvm::errs());
+    return driver::kUserError;
+  }
+  initializeArguments(*update, settings.seed, params, state);
+
+  codegen::CompileOptions compileOptions;
+  compileOptions.optLevel = options.optLevel;
+  compileOptions.verbose = options.verbose;
+  std::string error;
+  std::unique_ptr<codegen::Compiler> compiler = codegen::Compiler::create(compileOptions, error);
+  if (!compiler) {
+    llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
+    return driver::kUserError;
+  }
+  if (!options.quiet)
+    llvm::errs() << fmt::format(
+        "training {}: {} examples{}, batch {}, {}, {} epoch{}{}\n", options.script, train->size(),
+        test ? fmt::format(" ({} test)", test->size()) : "", *batched ? settings.batch : 1,
+        describe(optimizer), settings.epochs, settings.epochs == 1 ? "" : "s",
+        settings.firstEpoch
+            ? fmt::format(", resuming after epoch {} of {}", settings.firstEpoch, options.init)
+            : "");
+  Trainer trainer(*update, evaluate, *compiler, c.sources, c.diags);
+  int result = trainer.run(settings, *train, test ? &*test : nullptr, *batched, std::move(params),
+                           std::move(state));
+  if (options.timePasses)
+    driver::printTimes(c, &compiler->times(), llvm::errs());
+  c.diags.flush(llvm::errs());
+  return result;
+}
+
+} // namespace nabla::commands
