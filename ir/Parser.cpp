@@ -500,7 +500,7 @@ bool IRParser::parseTrainLine(TrainConfig &train) {
         for (const Token &item : args[i].list) {
           if (item.kind == Tok::String)
             s.columnNames.push_back(item.text);
-          else if (item.isInteger && item.number >= 0)
+          else if (item.isInteger && item.number >= 0 && item.number <= double(kMaxDimSize))
             s.columns.push_back(static_cast<int64_t>(item.number));
           else
             return fail("a csv column is a non-negative index or a name");
