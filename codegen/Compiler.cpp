@@ -26,6 +26,18 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// Each line of `text` after `prefix`, newline-terminated.
+std::string commentLines(const std::string &text, const char *prefix) {
+  std::string out;
+  llvm::StringRef rest = text;
+  while (!rest.empty()) {
+    auto [line, tail] = rest.split('\n');
+    out += prefix + line.str() + "\n";
+    rest = tail;
+  }
+  return out;
+}
+
 /// Comments before each kernel in printed LLVM IR.
 class KernelAnnotator : public llvm::AssemblyAnnotationWriter {
 public:
@@ -36,7 +48,7 @@ public:
   void emitFunctionAnnot(const llvm::Function *f, llvm::formatted_raw_ostream &os) override {
     auto it = descriptions_.find(f->getName().str());
     if (it != descriptions_.end())
-      os << "; " << it->second << "\n";
+      os << commentLines(it->second, "; ");
   }
 
 private:
@@ -56,18 +68,17 @@ std::string describeBindings(const ir::SymbolBindings &bindings) {
 
 void CompiledStep::Free::operator()(std::byte *p) const { std::free(p); }
 
-CompiledStep::CompiledStep(const ir::Function &fn, Layout layout, Entry *entry)
-    : layout_(std::move(layout)), entry_(entry) {
+CompiledStep::CompiledStep(const ir::Function &fn, MemoryPlan plan, Entry *entry)
+    : plan_(std::move(plan)), entry_(entry) {
   for (const ir::Result &r : fn.results)
-    results_.push_back({r.value->type.dtype, layout_.of(r.value).shape});
+    results_.push_back({r.value->type.dtype, plan_.of(r.value).shape});
   for (const auto &op : fn.ops) {
-    int64_t classes = op->kind == ir::OpKind::OneHot ? op->attrs.classes
-                      : op->kind == ir::OpKind::CrossEntropy
-                          ? layout_.of(op->operands[0]).shape[1]
-                          : 0;
+    int64_t classes = op->kind == ir::OpKind::OneHot         ? op->attrs.classes
+                      : op->kind == ir::OpKind::CrossEntropy ? plan_.of(op->operands[0]).shape[1]
+                                                             : 0;
     ops_.push_back({std::string(op->info().name), op->loc, classes});
   }
-  size_t bytes = (layout_.arenaBytes() + 63) / 64 * 64;
+  size_t bytes = (plan_.arenaBytes() + 63) / 64 * 64;
   arena_.reset(static_cast<std::byte *>(std::aligned_alloc(64, bytes)));
   std::memset(arena_.get(), 0, bytes);
 }
@@ -141,7 +152,7 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
     return it->second.get();
   auto start = std::chrono::steady_clock::now();
   std::string error;
-  std::optional<Layout> layout = Layout::plan(fn, bindings, error);
+  std::optional<MemoryPlan> layout = MemoryPlan::plan(fn, bindings, error);
   if (!layout) {
     diags.error({}, "cannot compile @{} for {}: {}", fn.name, describeBindings(bindings), error);
     return nullptr;
@@ -199,7 +210,7 @@ optimizedModule(const ir::Function &fn, const ir::SymbolBindings &bindings,
                 std::vector<KernelInfo> &kernels, std::unique_ptr<llvm::TargetMachine> &tm,
                 DiagnosticEngine &diags) {
   std::string error;
-  std::optional<Layout> layout = Layout::plan(fn, bindings, error);
+  std::optional<MemoryPlan> layout = MemoryPlan::plan(fn, bindings, error);
   if (!layout) {
     diags.error({}, "cannot compile @{} for {}: {}", fn.name, describeBindings(bindings), error);
     return nullptr;
@@ -266,7 +277,7 @@ std::optional<std::string> Compiler::assembly(const ir::Function &fn,
     auto [line, tail] = rest.split('\n');
     auto it = descriptions.find(line.trim().str());
     if (it != descriptions.end())
-      out += "# " + it->second + "\n";
+      out += commentLines(it->second, "# ");
     out += line.str() + "\n";
     rest = tail;
   }

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "codegen/Layout.h"
+#include "codegen/MemoryPlan.h"
 #include "frontend/Diagnostics.h"
 #include "runtime/Tensor.h"
 
@@ -44,19 +44,19 @@ public:
   std::optional<std::vector<Tensor>> run(const std::vector<const Tensor *> &args,
                                          DiagnosticEngine &diags);
   /// Runs the step writing result i into results[i] (of the result's dtype
-  /// and shape; a result may be written into one of the arguments, which
-  /// are all read before any result is written). False after reporting a
+  /// and shape). Kernels write results directly, so no result may share
+  /// memory with an argument or another result. False after reporting a
   /// data error.
   bool runInto(const std::vector<const Tensor *> &args, const std::vector<Tensor *> &results,
                DiagnosticEngine &diags);
-  const Layout &layout() const { return layout_; }
+  const MemoryPlan &plan() const { return plan_; }
   /// The shape of result `i`.
   const std::vector<int64_t> &resultShape(size_t i) const { return results_[i].shape; }
 
 private:
   friend class Compiler;
   using Entry = void(const void *const *, void *const *, char *);
-  CompiledStep(const ir::Function &fn, Layout layout, Entry *entry);
+  CompiledStep(const ir::Function &fn, MemoryPlan plan, Entry *entry);
 
   /// What the step needs of the function once compiled: it keeps no pointer
   /// into the IR, so it serves any function with the same text.
@@ -71,7 +71,7 @@ private:
   };
   std::vector<ResultSlot> results_;
   std::vector<OpSummary> ops_;
-  Layout layout_;
+  MemoryPlan plan_;
   Entry *entry_;
   struct Free {
     void operator()(std::byte *p) const;

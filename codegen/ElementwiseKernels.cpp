@@ -13,14 +13,12 @@ namespace nabla::codegen {
 
 using ir::OpKind;
 
-namespace {
-
-llvm::Value *scalar(KernelBuilder &k, const std::vector<llvm::Value *> &x) {
+llvm::Value *emitScalar(KernelBuilder &k, const ir::Op &op, const std::vector<llvm::Value *> &x) {
   auto &b = k.b;
-  DType dt = k.outType();
+  DType dt = op.result.type.dtype;
   auto c = [&](double v) { return k.constant(dt, v); };
   llvm::Value *zero = x.empty() ? nullptr : llvm::Constant::getNullValue(x[0]->getType());
-  switch (k.op.kind) {
+  switch (op.kind) {
   case OpKind::Neg: return b.CreateFNeg(x[0]);
   case OpKind::Exp: return k.exp(x[0]);
   case OpKind::Log: return k.log(x[0]);
@@ -45,10 +43,10 @@ llvm::Value *scalar(KernelBuilder &k, const std::vector<llvm::Value *> &x) {
   case OpKind::Gelu: // x/2 (1 + erf(x/sqrt 2))
     return k.mul(k.mul(c(0.5), x[0]), k.add(c(1), k.libm("erf", k.mul(x[0], c(M_SQRT1_2)))));
   case OpKind::LeakyRelu:
-    return b.CreateSelect(b.CreateFCmpOGT(x[0], zero), x[0], k.mul(c(k.op.attrs.alpha), x[0]));
+    return b.CreateSelect(b.CreateFCmpOGT(x[0], zero), x[0], k.mul(c(op.attrs.alpha), x[0]));
   case OpKind::Elu:
     return b.CreateSelect(b.CreateFCmpOGT(x[0], zero), x[0],
-                          k.mul(c(k.op.attrs.alpha), k.libm("expm1", x[0])));
+                          k.mul(c(op.attrs.alpha), k.libm("expm1", x[0])));
   case OpKind::StopGradient: return x[0];
   case OpKind::Add: return k.add(x[0], x[1]);
   case OpKind::Sub: return k.sub(x[0], x[1]);
@@ -69,7 +67,7 @@ llvm::Value *scalar(KernelBuilder &k, const std::vector<llvm::Value *> &x) {
   // Comparisons: of floats (ordered, except !=) or of labels; a 0/1 mask.
   bool isFloat = x[0]->getType()->isFloatingPointTy();
   llvm::Value *cond = nullptr;
-  switch (k.op.kind) {
+  switch (op.kind) {
   case OpKind::Eq: cond = isFloat ? b.CreateFCmpOEQ(x[0], x[1]) : b.CreateICmpEQ(x[0], x[1]); break;
   case OpKind::Ne: cond = isFloat ? b.CreateFCmpUNE(x[0], x[1]) : b.CreateICmpNE(x[0], x[1]); break;
   case OpKind::Lt:
@@ -89,14 +87,12 @@ llvm::Value *scalar(KernelBuilder &k, const std::vector<llvm::Value *> &x) {
   return k.toMask(cond, dt);
 }
 
-} // namespace
-
 void emitElementwise(KernelBuilder &k) {
   k.loop(0, product(k.outShape), [&](llvm::Value *i) {
     std::vector<llvm::Value *> x;
     for (size_t j = 0; j < k.op.operands.size(); ++j)
       x.push_back(k.loadIn(j, i));
-    k.storeOut(scalar(k, x), i);
+    k.storeOut(emitScalar(k, k.op, x), i);
   });
 }
 

@@ -28,6 +28,21 @@ KernelBuilder::KernelBuilder(llvm::Function *fn, const ir::Op &op, std::vector<S
   flags.setAllowReassoc();
   flags.setAllowContract();
   b.setFastMathFlags(flags);
+  if (fn->arg_size() == op.operands.size() + 3) {
+    std::vector<llvm::Value *> ins;
+    for (size_t i = 0; i < op.operands.size(); ++i)
+      ins.push_back(fn->getArg(unsigned(1 + i)));
+    setPointers(fn->getArg(0), ins, fn->getArg(unsigned(1 + op.operands.size())),
+                fn->getArg(unsigned(2 + op.operands.size())));
+  }
+}
+
+void KernelBuilder::setPointers(llvm::Value *out, std::vector<llvm::Value *> ins,
+                                llvm::Value *scratch, llvm::Value *status) {
+  out_ = out;
+  ins_ = std::move(ins);
+  scratch_ = scratch;
+  status_ = status;
 }
 
 int64_t KernelBuilder::sizeOf(const Dim &d) const { return (*ir::concreteShape({d}, bindings))[0]; }
@@ -161,9 +176,9 @@ llvm::Value *KernelBuilder::libm(const char *name, llvm::Value *x) {
   return b.CreateCall(callee, {x});
 }
 
-void KernelBuilder::fail(llvm::Value *position, llvm::Value *value) {
+void KernelBuilder::failAt(int64_t index, llvm::Value *position, llvm::Value *value) {
   llvm::Type *i64Ty = b.getInt64Ty();
-  b.CreateStore(i64(opIndex), b.CreateInBoundsGEP(i64Ty, status(), i64(0)));
+  b.CreateStore(i64(index), b.CreateInBoundsGEP(i64Ty, status(), i64(0)));
   b.CreateStore(b.CreateSExtOrTrunc(position, i64Ty), b.CreateInBoundsGEP(i64Ty, status(), i64(1)));
   b.CreateStore(b.CreateSExtOrTrunc(value, i64Ty), b.CreateInBoundsGEP(i64Ty, status(), i64(2)));
 }

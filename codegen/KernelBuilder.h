@@ -42,10 +42,19 @@ public:
   /// A variable in the kernel's entry block (promoted to a register by LLVM).
   llvm::AllocaInst *local(llvm::Type *type, llvm::Value *initial);
 
-  llvm::Value *out() const { return fn->getArg(0); }
-  llvm::Value *in(size_t i) const { return fn->getArg(unsigned(1 + i)); }
-  llvm::Value *scratch() const { return fn->getArg(unsigned(1 + op.operands.size())); }
-  llvm::Value *status() const { return fn->getArg(unsigned(2 + op.operands.size())); }
+  /// The buffers of the op: by default the kernel's parameters in order
+  /// (out, operands..., scratch, status); a fused kernel points them elsewhere.
+  llvm::Value *out() const { return out_; }
+  llvm::Value *in(size_t i) const { return ins_[i]; }
+  llvm::Value *scratch() const { return scratch_; }
+  llvm::Value *status() const { return status_; }
+  void setPointers(llvm::Value *out, std::vector<llvm::Value *> ins, llvm::Value *scratch,
+                   llvm::Value *status);
+
+  /// When set, an op whose rows (runs of the last axis, numbered in order)
+  /// become final one at a time calls it with each finished row: a fused
+  /// kernel's epilogue.
+  std::function<void(llvm::Value *row)> rowDone;
   DType outType() const { return op.result.type.dtype; }
   DType inType(size_t i) const { return op.operands[i]->type.dtype; }
 
@@ -95,8 +104,15 @@ public:
   /// A float 0/1 of `cond` in `d`.
   llvm::Value *toMask(llvm::Value *cond, DType d) { return b.CreateUIToFP(cond, typeOf(d)); }
 
+private:
+  llvm::Value *out_ = nullptr, *scratch_ = nullptr, *status_ = nullptr;
+  std::vector<llvm::Value *> ins_;
+
+public:
   /// Records in the status word that element `position` held `value`.
-  void fail(llvm::Value *position, llvm::Value *value);
+  void fail(llvm::Value *position, llvm::Value *value) { failAt(opIndex, position, value); }
+  /// The same for op `index` of the function.
+  void failAt(int64_t index, llvm::Value *position, llvm::Value *value);
 };
 
 /// Row-major strides of `shape`.

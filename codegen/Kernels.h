@@ -16,4 +16,9 @@ void emitMatMul(KernelBuilder &k);       ///< MatMulKernels.cpp
 void emitNeural(KernelBuilder &k);       ///< NeuralKernels.cpp
 void emitConvolution(KernelBuilder &k);  ///< ConvolutionKernels.cpp
 
+/// The value element-wise `op` computes from one element of each operand
+/// (`x`, in order): the scalar formula shared by every kernel that does
+/// element-wise work.
+llvm::Value *emitScalar(KernelBuilder &k, const ir::Op &op, const std::vector<llvm::Value *> &x);
+
 } // namespace nabla::codegen

@@ -48,10 +48,20 @@ void emitMatMul(KernelBuilder &k) {
         k.storeOut(k.add(k.load(dt, k.out(), ci), k.mul(aip, bt2(p, j))), ci);
       });
     };
+    // A fused kernel's epilogue runs on each row as soon as it is final.
+    auto rowDone = [&](llvm::Value *i) {
+      if (k.rowDone)
+        k.rowDone(b.CreateNSWAdd(b.CreateNSWMul(bt, k.i64(m)), i));
+    };
     if (!tb && !ta) {
-      k.loop(0, m, [&](llvm::Value *i) { k.loop(0, kk, [&](llvm::Value *p) { axpy(i, p); }); });
+      k.loop(0, m, [&](llvm::Value *i) {
+        k.loop(0, kk, [&](llvm::Value *p) { axpy(i, p); });
+        rowDone(i);
+      });
     } else if (!tb) {
       k.loop(0, kk, [&](llvm::Value *p) { k.loop(0, m, [&](llvm::Value *i) { axpy(i, p); }); });
+      if (k.rowDone)
+        k.loop(0, m, rowDone);
     } else {
       k.loop(0, m, [&](llvm::Value *i) {
         k.loop(0, n, [&](llvm::Value *j) {
@@ -61,6 +71,7 @@ void emitMatMul(KernelBuilder &k) {
               });
           k.storeOut(dot, cIndex(i, j));
         });
+        rowDone(i);
       });
     }
   });

@@ -1,4 +1,5 @@
 #include "codegen/ModuleEmitter.h"
+#include "codegen/FusedKernels.h"
 #include "codegen/Kernels.h"
 #include "codegen/Target.h"
 #include "ir/Printer.h"
@@ -7,12 +8,14 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 
+#include <unordered_set>
+
 namespace nabla::codegen {
 
 namespace {
 
 /// "%h1 = relu %2 : f32[128, 256] at fashion_mlp.nn:15:10", named as `dump --emit=ir` names.
-std::string describe(const ir::Op &op, const Layout &layout, const SourceManager *sources,
+std::string describe(const ir::Op &op, const MemoryPlan &layout, const SourceManager *sources,
                      const std::unordered_map<const ir::Value *, std::string> &names) {
   std::string operands;
   for (const ir::Value *v : op.operands)
@@ -29,10 +32,14 @@ std::string describe(const ir::Op &op, const Layout &layout, const SourceManager
                      dtypeName(op.result.type.dtype), shape, where);
 }
 
-llvm::Function *declareKernel(llvm::Module &m, const std::string &name, size_t operands) {
+/// A kernel taking `buffers` pointers, then scratch and status. Buffers never
+/// alias one another (a value written in place shares its input's pointer);
+/// those marked read-only are only read.
+llvm::Function *declareKernel(llvm::Module &m, const std::string &name,
+                              const std::vector<bool> &readOnly) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
-  std::vector<llvm::Type *> params(operands + 3, ptr); // out, inputs..., scratch, status
+  std::vector<llvm::Type *> params(readOnly.size() + 2, ptr);
   auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
   auto *fn = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, name, m);
   fn->addFnAttr(llvm::Attribute::NoInline);
@@ -40,43 +47,106 @@ llvm::Function *declareKernel(llvm::Module &m, const std::string &name, size_t o
   fn->addFnAttr("prefer-vector-width", "512");
   fn->addFnAttr("target-cpu", hostTarget().cpu);
   fn->addFnAttr("target-features", hostTarget().features);
-  for (unsigned i = 0; i < operands + 1; ++i) {
+  for (unsigned i = 0; i < readOnly.size(); ++i) {
     fn->addParamAttr(i, llvm::Attribute::NoAlias);
     fn->addParamAttr(i, llvm::Attribute::NoCapture);
     fn->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx, llvm::Align(64)));
-    if (i > 0)
+    if (readOnly[i])
       fn->addParamAttr(i, llvm::Attribute::ReadOnly);
   }
   return fn;
 }
 
+/// The buffers a kernel takes, in parameter order: the values it stores
+/// (except those written over an input), then the values it reads.
+struct KernelParams {
+  std::vector<const ir::Value *> values;
+  std::vector<bool> readOnly;
+  /// A stored value written over an input -> that input.
+  std::unordered_map<const ir::Value *, const ir::Value *> sharedWith;
+};
+
+KernelParams paramsOf(const KernelPlan &kernel) {
+  KernelParams p;
+  std::unordered_set<const ir::Value *> overwritten;
+  for (const auto &[value, input] : kernel.overwrites) {
+    p.sharedWith[value] = input;
+    overwritten.insert(input);
+  }
+  for (const ir::Value *v : kernel.stored)
+    if (!p.sharedWith.count(v)) {
+      p.values.push_back(v);
+      p.readOnly.push_back(false);
+    }
+  for (const ir::Value *v : kernel.inputs) {
+    p.values.push_back(v);
+    p.readOnly.push_back(!overwritten.count(v));
+  }
+  return p;
+}
+
 } // namespace
 
-std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const Layout &layout,
+std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPlan &plan,
                                          const ir::SymbolBindings &bindings, llvm::LLVMContext &ctx,
                                          const std::string &entryName, const SourceManager *sources,
                                          std::vector<KernelInfo> *kernels) {
   auto m = std::make_unique<llvm::Module>("nabla." + fn.name, ctx);
   m->setTargetTriple(hostTarget().triple);
+  std::unordered_map<const ir::Value *, std::string> names = ir::valueNames(fn);
 
   // The kernels.
-  std::unordered_map<const ir::Value *, std::string> names = ir::valueNames(fn);
   std::vector<llvm::Function *> kernelFns;
-  for (size_t i = 0; i < fn.ops.size(); ++i) {
-    const ir::Op &op = *fn.ops[i];
-    std::string name = fmt::format("k{}_{}", i, op.info().name);
-    llvm::Function *kernel = declareKernel(*m, name, op.operands.size());
-    std::vector<Sizes> shapes;
-    for (const ir::Value *v : op.operands)
-      shapes.push_back(layout.of(v).shape);
-    KernelBuilder builder(kernel, op, shapes, layout.of(&op.result).shape, int64_t(i), bindings);
-    emitKernel(builder);
-    kernelFns.push_back(kernel);
+  std::vector<KernelParams> kernelParams;
+  for (const KernelPlan &kernel : plan.kernels()) {
+    const ir::Op &first = *fn.ops[kernel.firstOp];
+    bool grouped = kernel.opCount > 1;
+    std::string name =
+        fmt::format("k{}_{}{}", kernel.firstOp, grouped ? "fused_" : "", first.info().name);
+    KernelParams params = paramsOf(kernel);
+    llvm::Function *kernelFn = declareKernel(*m, name, params.readOnly);
+    std::unordered_map<const ir::Value *, llvm::Value *> pointers;
+    for (size_t i = 0; i < params.values.size(); ++i)
+      pointers[params.values[i]] = kernelFn->getArg(unsigned(i));
+    for (const auto &[value, input] : params.sharedWith)
+      pointers[value] = pointers.at(input);
+    llvm::Value *scratch = kernelFn->getArg(unsigned(params.values.size()));
+    llvm::Value *status = kernelFn->getArg(unsigned(params.values.size() + 1));
+    std::string description;
+    if (grouped) {
+      GroupKernel group;
+      for (size_t i = 0; i < kernel.opCount; ++i) {
+        group.ops.push_back(fn.ops[kernel.firstOp + i].get());
+        group.opIndices.push_back(int64_t(kernel.firstOp + i));
+        description += (i ? "\n" : "fused:\n") + describe(*group.ops.back(), plan, sources, names);
+      }
+      group.stored = kernel.stored;
+      group.buffers = pointers;
+      group.scratch = scratch;
+      group.anchorRows = kernel.anchorBuffer ? pointers.at(kernel.anchorBuffer) : scratch;
+      group.status = status;
+      emitGroup(kernelFn, group, plan, bindings);
+    } else {
+      std::vector<Sizes> shapes;
+      std::vector<llvm::Value *> ins;
+      for (const ir::Value *v : first.operands) {
+        shapes.push_back(plan.of(v).shape);
+        ins.push_back(pointers.at(v));
+      }
+      KernelBuilder builder(kernelFn, first, shapes, plan.of(&first.result).shape,
+                            int64_t(kernel.firstOp), bindings);
+      builder.setPointers(pointers.at(&first.result), ins, scratch, status);
+      emitKernel(builder);
+      description = describe(first, plan, sources, names);
+    }
+    kernelFns.push_back(kernelFn);
+    kernelParams.push_back(std::move(params));
     if (kernels)
-      kernels->push_back({name, describe(op, layout, sources, names)});
+      kernels->push_back({name, description});
   }
 
-  // The entry: pointers to every value, the kernels in order, the results copied out.
+  // The entry: pointers to every buffer, the kernels in order, the results
+  // that are not written in place copied out.
   llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
   auto *entryType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, ptr}, false);
   auto *entry =
@@ -85,32 +155,34 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const Layout &l
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
   llvm::Value *args = entry->getArg(0), *results = entry->getArg(1), *arena = entry->getArg(2);
   auto pointerOf = [&](const ir::Value *v) -> llvm::Value * {
-    const ValueLayout &l = layout.of(v);
-    if (l.argument >= 0)
-      return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, args, uint64_t(l.argument)));
-    return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), arena, l.offset);
+    const ValueLayout &l = plan.of(v);
+    switch (l.place) {
+    case Place::Argument:
+      return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, args, uint64_t(l.index)));
+    case Place::Result:
+      return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, results, uint64_t(l.index)));
+    default: return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), arena, l.offset);
+    }
   };
-  std::unordered_map<const ir::Value *, llvm::Value *> pointers;
-  for (const auto &arg : fn.args)
-    pointers[&arg->value] = pointerOf(&arg->value);
   llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
-  for (size_t i = 0; i < fn.ops.size(); ++i) {
-    const ir::Op &op = *fn.ops[i];
-    pointers[&op.result] = pointerOf(&op.result);
-    std::vector<llvm::Value *> callArgs = {pointers[&op.result]};
-    for (const ir::Value *v : op.operands)
-      callArgs.push_back(pointers.at(v));
-    callArgs.push_back(layout.scratchBytes(i) ? b.CreateConstInBoundsGEP1_64(
-                                                    b.getInt8Ty(), arena, layout.scratchOffset(i))
-                                              : null);
+  for (size_t u = 0; u < plan.kernels().size(); ++u) {
+    const KernelPlan &kernel = plan.kernels()[u];
+    std::vector<llvm::Value *> callArgs;
+    for (const ir::Value *v : kernelParams[u].values)
+      callArgs.push_back(pointerOf(v));
+    callArgs.push_back(kernel.scratchBytes ? b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), arena,
+                                                                          kernel.scratchOffset)
+                                           : null);
     callArgs.push_back(arena); // the status word
-    b.CreateCall(kernelFns[i], callArgs);
+    b.CreateCall(kernelFns[u], callArgs);
   }
   for (size_t j = 0; j < fn.results.size(); ++j) {
     const ir::Value *v = fn.results[j].value;
+    const ValueLayout &l = plan.of(v);
+    if (l.place == Place::Result && l.index == int(j))
+      continue;
     llvm::Value *dst = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, results, j));
-    b.CreateMemCpy(dst, llvm::MaybeAlign(64), pointers.at(v), llvm::MaybeAlign(64),
-                   layout.of(v).bytes);
+    b.CreateMemCpy(dst, llvm::MaybeAlign(64), pointerOf(v), llvm::MaybeAlign(64), l.bytes);
   }
   b.CreateRetVoid();
   return m;

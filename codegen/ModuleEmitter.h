@@ -1,16 +1,17 @@
 //===- ModuleEmitter.h - An IR function as an LLVM module -------*- C++ -*-===//
 //
-// One kernel per op (an LLVM function named k<N>_<op>, kept out of line so
-// that dumps and profiles show each op), and an entry function that calls
-// them in order with pointers into the arguments and the arena, then copies
-// the results out:
+// One kernel per op or fusion group (an LLVM function named k<N>_<op> or
+// k<N>_fused_<first op>, N the index of its first op, kept out of line so
+// that dumps and profiles show each), and an entry function that calls them
+// in order with pointers into the arguments, the results and the arena
+// (codegen/MemoryPlan.h), then copies out the results not written in place:
 //
 //   void entry(const void *const *args, void *const *results, char *arena)
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "codegen/Layout.h"
+#include "codegen/MemoryPlan.h"
 #include "frontend/SourceManager.h"
 
 #include <memory>
@@ -30,7 +31,7 @@ struct KernelInfo {
   std::string description; ///< "%h1 = relu ... : f32[128, 256] at fashion_mlp.nn:15:10"
 };
 
-std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const Layout &layout,
+std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPlan &plan,
                                          const ir::SymbolBindings &bindings,
                                          llvm::LLVMContext &context, const std::string &entryName,
                                          const SourceManager *sources,

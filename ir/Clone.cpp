@@ -15,6 +15,7 @@ ValueMap cloneInto(const Function &src, Function &dst) {
       operands.push_back(map.at(v));
     map[&op->result] =
         dst.append(op->kind, operands, op->result.type, op->attrs, op->loc, op->result.name);
+    dst.ops.back()->group = op->group;
   }
   for (const Result &r : src.results)
     dst.addResult(r.role, r.name, map.at(r.value));

@@ -61,6 +61,9 @@ public:
   Attrs attrs;
   SourceLoc loc;
   Value result;
+  /// The fusion group the op belongs to (its ops are consecutive and compile
+  /// to one kernel), or -1. Printed as a `fused { ... }` block.
+  int group = -1;
 
   const OpInfo &info() const { return opInfo(kind); }
 };

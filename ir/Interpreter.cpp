@@ -285,6 +285,13 @@ std::optional<std::vector<Tensor>> Interpreter::run(const Function &fn,
   return results;
 }
 
+double evaluateElement(const Op &op, const std::vector<double> &operands) {
+  double v = op.kind == OpKind::Select ? (operands[0] != 0 ? operands[1] : operands[2])
+             : operands.size() == 1    ? unaryOp(op.kind, operands[0], op.attrs.alpha)
+                                       : binaryOp(op.kind, operands[0], operands[1]);
+  return op.result.type.dtype == DType::F32 ? double(float(v)) : v;
+}
+
 const Op *Interpreter::firstNonFinite(const Function &fn, const std::vector<const Tensor *> &args,
                                       const SymbolBindings &bindings,
                                       const Argument **badArgument) {

@@ -25,6 +25,10 @@ using SymbolBindings = std::map<std::string, int64_t>;
 std::optional<std::vector<int64_t>> concreteShape(const Shape &shape,
                                                   const SymbolBindings &bindings);
 
+/// What element-wise `op` computes from one element of each operand (in
+/// order), rounded to its dtype: the interpreter's own formula.
+double evaluateElement(const Op &op, const std::vector<double> &operands);
+
 class Interpreter {
 public:
   explicit Interpreter(DiagnosticEngine &diags) : diags_(diags) {}

@@ -192,6 +192,8 @@ private:
   bool parseArgument(Function &fn, ArgRole role);
   bool parseInitializer(Initializer &init);
   bool parseOp(Function &fn);
+  /// fused { op... }: ops of one fusion group.
+  bool parseFusedBlock(Function &fn);
   bool parseAttrs(OpKind kind, Attrs &attrs);
   bool parseResult(Function &fn, ResultRole role);
   Value *lookupValue(const std::string &name);
@@ -203,6 +205,7 @@ private:
   std::optional<Token> ahead_;
   bool failed_ = false;
   std::unordered_map<std::string, Value *> values_; ///< of the function being read
+  int nextGroup_ = 0;                               ///< the id of the next fused block
 };
 
 std::string IRParser::describe() const {
@@ -704,6 +707,24 @@ bool IRParser::parseResult(Function &fn, ResultRole role) {
   return true;
 }
 
+bool IRParser::parseFusedBlock(Function &fn) {
+  advance(); // 'fused'
+  if (!expectPunct('{'))
+    return false;
+  if (isPunct('}'))
+    return fail("a fused block holds at least one op");
+  int group = nextGroup_++;
+  while (!isPunct('}')) {
+    if (tok_.kind != Tok::Percent)
+      return fail("expected an op or '}' in a fused block, found " + describe());
+    if (!parseOp(fn))
+      return false;
+    fn.ops.back()->group = group;
+  }
+  advance();
+  return true;
+}
+
 bool IRParser::parseFunction(Module &module) {
   advance(); // 'func'
   if (tok_.kind != Tok::At)
@@ -727,6 +748,8 @@ bool IRParser::parseFunction(Module &module) {
       ok = parseArgument(*fn, ArgRole::State);
     else if (tok_.kind == Tok::Percent)
       ok = parseOp(*fn);
+    else if (isIdent("fused"))
+      ok = parseFusedBlock(*fn);
     else if (isIdent("output"))
       ok = parseResult(*fn, ResultRole::Output);
     else if (isIdent("metric"))

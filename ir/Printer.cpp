@@ -185,11 +185,19 @@ void print(const Function &fn, const SourceManager &sources, llvm::raw_ostream &
       os << " = " << initializerText(arg->init);
     os << locText(arg->loc, sources) << "\n";
   }
-  for (const auto &op : fn.ops) {
-    os << "  %" << names.at(&op->result) << " = " << op->info().name;
-    for (size_t i = 0; i < op->operands.size(); ++i)
-      os << (i ? ", %" : " %") << names.at(op->operands[i]);
-    os << attrText(*op) << " : " << op->result.type.str() << locText(op->loc, sources) << "\n";
+  for (size_t i = 0; i < fn.ops.size(); ++i) {
+    const Op &op = *fn.ops[i];
+    // A fusion group is a block of consecutive ops.
+    bool opens = op.group >= 0 && (i == 0 || fn.ops[i - 1]->group != op.group);
+    bool closes = op.group >= 0 && (i + 1 == fn.ops.size() || fn.ops[i + 1]->group != op.group);
+    if (opens)
+      os << "  fused {\n";
+    os << (op.group >= 0 ? "    %" : "  %") << names.at(&op.result) << " = " << op.info().name;
+    for (size_t j = 0; j < op.operands.size(); ++j)
+      os << (j ? ", %" : " %") << names.at(op.operands[j]);
+    os << attrText(op) << " : " << op.result.type.str() << locText(op.loc, sources) << "\n";
+    if (closes)
+      os << "  }\n";
   }
   for (const Result &r : fn.results) {
     os << "  " << roleName(r.role);

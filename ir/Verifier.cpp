@@ -1,4 +1,5 @@
 #include "ir/Verifier.h"
+#include "ir/Groups.h"
 
 #include <fmt/format.h>
 
@@ -340,8 +341,8 @@ bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage)
     if (!argNames.insert(arg->value.name).second)
       fail(arg->loc, fmt::format("argument %{} is declared twice", arg->value.name));
     if (arg->role != ArgRole::Input && !isFloat(arg->value.type.dtype))
-      fail(arg->loc, fmt::format("{} %{} must be floating-point", roleName(arg->role),
-                                 arg->value.name));
+      fail(arg->loc,
+           fmt::format("{} %{} must be floating-point", roleName(arg->role), arg->value.name));
     defined.insert(&arg->value);
     for (const Dim &d : arg->value.type.shape)
       for (const std::string &s : d.symbols())
@@ -367,6 +368,15 @@ bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage)
     if (std::string s = unbound(op->attrs.dim); !s.empty())
       fail(op->loc, fmt::format("the size '{}' is not bound by any argument", s));
     defined.insert(&op->result);
+  }
+  // Fusion groups: each a run of consecutive ops that one kernel can compute.
+  std::set<int> groupsSeen;
+  for (const std::vector<const Op *> &group : groupsOf(fn)) {
+    if (!groupsSeen.insert(group[0]->group).second)
+      fail(group[0]->loc,
+           fmt::format("the ops of fused group {} are not consecutive", group[0]->group));
+    if (std::string problem = checkGroup(group); !problem.empty())
+      fail(group[0]->loc, problem);
   }
   std::set<std::pair<int, std::string>> resultNames;
   for (const Result &r : fn.results) {

@@ -7,6 +7,7 @@
 // magnitude in the tensor (sums may run in a different order).
 //
 //===----------------------------------------------------------------------===//
+#include "Networks.h"
 #include "OpCases.h"
 #include "codegen/Compiler.h"
 #include "frontend/Parser.h"
@@ -31,35 +32,6 @@ namespace {
 
 using namespace ir;
 
-codegen::Compiler &compiler() {
-  static std::unique_ptr<codegen::Compiler> c = [] {
-    std::string error;
-    auto made = codegen::Compiler::create(codegen::CompileOptions{}, error);
-    EXPECT_TRUE(made) << error;
-    return made;
-  }();
-  return *c;
-}
-
-void expectClose(const Tensor &jit, const Tensor &reference, double rtol, const std::string &what) {
-  ASSERT_EQ(jit.shape(), reference.shape()) << what;
-  ASSERT_EQ(jit.dtype(), reference.dtype()) << what;
-  double scale = 0;
-  for (int64_t i = 0; i < reference.numel(); ++i)
-    if (std::isfinite(reference.get(i)))
-      scale = std::max(scale, std::fabs(reference.get(i)));
-  for (int64_t i = 0; i < reference.numel(); ++i) {
-    double a = jit.get(i), e = reference.get(i);
-    if (std::isnan(e)) {
-      EXPECT_TRUE(std::isnan(a)) << what << "[" << i << "]";
-    } else if (std::isinf(e)) {
-      EXPECT_EQ(a, e) << what << "[" << i << "]";
-    } else {
-      EXPECT_NEAR(a, e, rtol * std::max(scale, 1e-300)) << what << "[" << i << "]";
-    }
-  }
-}
-
 /// Runs `fn` both ways on `args` and compares every result.
 void compareRuns(const Function &fn, const std::vector<Tensor> &args,
                  const SymbolBindings &bindings, const SourceManager &sources,
@@ -69,7 +41,7 @@ void compareRuns(const Function &fn, const std::vector<Tensor> &args,
     pointers.push_back(&t);
   auto reference = Interpreter(diags).run(fn, pointers, bindings);
   ASSERT_TRUE(reference);
-  codegen::CompiledStep *step = compiler().compile(fn, bindings, sources, diags);
+  codegen::CompiledStep *step = testCompiler().compile(fn, bindings, sources, diags);
   ASSERT_TRUE(step);
   auto jit = step->run(pointers, diags);
   ASSERT_TRUE(jit);
@@ -158,61 +130,21 @@ TEST(JITOp, EveryOpIsCovered) {
         << "no JIT test for " << opInfo(OpKind(i)).name;
 }
 
-/// The scripts of tests/lit/grad and examples/, as train steps.
-std::vector<std::filesystem::path> networks() {
-  std::vector<std::filesystem::path> out;
-  for (const char *dir : {"/tests/lit/grad", "/examples"})
-    for (const auto &e : std::filesystem::directory_iterator(std::string(NABLA_SOURCE_DIR) + dir))
-      if (e.path().extension() == ".nn")
-        out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 class JITNetwork : public ::testing::TestWithParam<std::tuple<std::filesystem::path, bool>> {};
 
 TEST_P(JITNetwork, TrainStepMatchesTheInterpreter) {
   auto [path, f64] = GetParam();
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  SourceManager sources;
-  DiagnosticEngine diags(sources);
-  auto ast = parseModule(sources, sources.addBuffer(path.filename().string(), text.str()), diags);
-  SemaOptions options;
-  options.forceF64 = f64;
-  auto program = analyze(*ast, sources, diags, options);
-  ASSERT_FALSE(diags.hasErrors());
-  auto module = lower(*program);
-  const Function *step =
-      passes::differentiate(*module, *module->lookup("forward"), "train_step", diags);
-  ASSERT_TRUE(step);
-  SymbolBindings bindings;
-  for (const auto &arg : step->args)
-    for (const Dim &d : arg->value.type.shape)
-      for (const std::string &s : d.symbols())
-        bindings[s] = 5;
-  std::vector<Tensor> args;
-  for (const auto &arg : step->args) {
-    std::vector<int64_t> shape = *concreteShape(arg->value.type.shape, bindings);
-    if (arg->role == ArgRole::Param) {
-      args.push_back(initialize(arg->init, arg->value.type.dtype, shape, 1, arg->value.name));
-      continue;
-    }
-    Tensor t(arg->value.type.dtype, shape);
-    Random r(3, arg->value.name);
-    for (int64_t i = 0; i < t.numel(); ++i)
-      t.set(i, t.dtype() == DType::I32 ? double(r.below(2)) : r.normal());
-    args.push_back(std::move(t));
-  }
-  compareRuns(*step, args, bindings, sources, diags, f64 ? 1e-12 : 1e-5);
+  std::unique_ptr<Network> net = loadNetwork(path, f64);
+  ASSERT_TRUE(net);
+  compareRuns(*net->step, networkArguments(*net->step, net->bindings), net->bindings, net->sources,
+              net->diags, f64 ? 1e-12 : 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(Scripts, JITNetwork,
-                         ::testing::Combine(::testing::ValuesIn(networks()), ::testing::Bool()),
+                         ::testing::Combine(::testing::ValuesIn(networkScripts()),
+                                            ::testing::Bool()),
                          [](const auto &info) {
-                           return std::get<0>(info.param).stem().string() +
-                                  (std::get<1>(info.param) ? "_f64" : "_f32");
+                           return networkTestName(std::get<0>(info.param), std::get<1>(info.param));
                          });
 
 TEST(JIT, LabelsOutOfRangeAreReportedAtTheOp) {
@@ -226,7 +158,8 @@ TEST(JIT, LabelsOutOfRangeAreReportedAtTheOp) {
 })"),
                         diags);
   ASSERT_TRUE(module);
-  codegen::CompiledStep *step = compiler().compile(*module->lookup("forward"), {}, sources, diags);
+  codegen::CompiledStep *step =
+      testCompiler().compile(*module->lookup("forward"), {}, sources, diags);
   ASSERT_TRUE(step);
   Tensor z(DType::F32, {2, 3}), t(DType::I32, {2});
   t.set(1, 3);
@@ -248,27 +181,30 @@ TEST(JIT, EachSetOfSizesCompilesOnce) {
                         diags);
   ASSERT_TRUE(module);
   const Function &fn = *module->lookup("forward");
-  unsigned before = compiler().times().compiles;
-  codegen::CompiledStep *a = compiler().compile(fn, {{"B", 2}}, sources, diags);
-  codegen::CompiledStep *b = compiler().compile(fn, {{"B", 2}}, sources, diags);
-  codegen::CompiledStep *c = compiler().compile(fn, {{"B", 7}}, sources, diags);
+  unsigned before = testCompiler().times().compiles;
+  codegen::CompiledStep *a = testCompiler().compile(fn, {{"B", 2}}, sources, diags);
+  codegen::CompiledStep *b = testCompiler().compile(fn, {{"B", 2}}, sources, diags);
+  codegen::CompiledStep *c = testCompiler().compile(fn, {{"B", 7}}, sources, diags);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
-  EXPECT_EQ(compiler().times().compiles, before + 2);
-  EXPECT_EQ(c->layout().of(&fn.ops[0]->result).shape, (std::vector<int64_t>{7, 3}));
+  EXPECT_EQ(testCompiler().times().compiles, before + 2);
+  EXPECT_EQ(c->plan().of(&fn.ops[0]->result).shape, (std::vector<int64_t>{7, 3}));
 }
 
 TEST(JIT, TheCacheKeysOnTheFunctionsTextNotItsAddress) {
   // Functions come and go (each test, each module): a compiled step must be
   // found again for the same text and never for a different one, even when a
   // new function reuses a freed function's address.
-  const char *exp = "func @forward {\n  input %x : f32[3]\n  %y = exp %x : f32[3]\n  output y = %y\n}\n";
-  const char *neg = "func @forward {\n  input %x : f32[3]\n  %y = neg %x : f32[3]\n  output y = %y\n}\n";
+  const char *exp =
+      "func @forward {\n  input %x : f32[3]\n  %y = exp %x : f32[3]\n  output y = %y\n}\n";
+  const char *neg =
+      "func @forward {\n  input %x : f32[3]\n  %y = neg %x : f32[3]\n  output y = %y\n}\n";
   auto compileText = [](const char *text) {
     SourceManager sources;
     DiagnosticEngine diags(sources);
     auto module = parseIR(sources, sources.addBuffer("t.nnir", text), diags);
-    codegen::CompiledStep *step = compiler().compile(*module->lookup("forward"), {}, sources, diags);
+    codegen::CompiledStep *step =
+        testCompiler().compile(*module->lookup("forward"), {}, sources, diags);
     Tensor x(DType::F32, {3});
     x.set(0, 1);
     return std::make_pair(step, step->run({&x}, diags)->at(0).get(0));

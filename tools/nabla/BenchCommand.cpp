@@ -24,8 +24,8 @@ int bench(const cli::Options &options) {
   int exitCode;
   if (!driver::compileToIR(options, c, exitCode))
     return exitCode;
-  const ir::Function *fn = driver::stepToCompile(c);
-  if (!fn)
+  ir::Function *fn = driver::stepToCompile(c);
+  if (!fn || (!options.interp && !driver::optimize(c, *fn, options)))
     return driver::kUserError;
   int64_t batch = options.batch                       ? *options.batch
                   : c.ir->train && c.ir->train->batch ? *c.ir->train->batch

@@ -1,5 +1,7 @@
 #include "CommandLine.h"
 
+#include "passes/Pipeline.h"
+
 #include <fmt/format.h>
 #include <llvm/Config/llvm-config.h>
 #include <llvm/Support/raw_ostream.h>
@@ -114,6 +116,26 @@ std::function<std::string(Options &, std::string_view)> path(std::string Options
   };
 }
 
+/// Appends the comma-separated pass names of `text` to `out`; each must name a pass.
+std::string passNames(std::string_view text, std::vector<std::string> &out) {
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    std::string name(text.substr(start, comma - start));
+    bool known = false;
+    std::string all;
+    for (const passes::Pass &p : passes::allPasses()) {
+      known |= p.name == name;
+      all += (all.empty() ? "" : ", ") + p.name;
+    }
+    if (!known)
+      return fmt::format("unknown pass '{}'; the passes are {}", name, all);
+    out.push_back(name);
+    start = comma + 1;
+  }
+  return "";
+}
+
 const std::vector<OptionSpec> &optionSpecs() {
   const unsigned compile = kAllCommands;
   const unsigned eval = bit(Command::Eval);
@@ -162,6 +184,27 @@ const std::vector<OptionSpec> &optionSpecs() {
        [](Options &o, std::string_view) {
          o.timePasses = true;
          return std::string();
+       }},
+      {"--print-ir-after-all", false, compile, "  print the IR after every pass (stderr)",
+       [](Options &o, std::string_view) {
+         o.printIRAfterAll = true;
+         return std::string();
+       }},
+      {"--print-ir-after", true, compile, "NAMES  print the IR after the named passes",
+       [](Options &o, std::string_view v) { return passNames(v, o.printIRAfter); }},
+      {"--print-ir-after-change", false, compile, "  only after passes that changed it",
+       [](Options &o, std::string_view) {
+         o.printIRAfterChange = true;
+         return std::string();
+       }},
+      {"--disable-pass", true, compile, "NAMES    skip the named passes",
+       [](Options &o, std::string_view v) { return passNames(v, o.disabledPasses); }},
+      {"--passes", true, compile, "NAMES          run exactly these passes, in order",
+       [](Options &o, std::string_view v) {
+         std::vector<std::string> names;
+         std::string err = passNames(v, names);
+         o.passes = names;
+         return err;
        }},
       {"--emit", true, bit(Command::Dump), "STAGE        the stage to print",
        [](Options &o, std::string_view v) {
@@ -282,8 +325,8 @@ ParseResult usageError(const std::string &message) {
 } // namespace
 
 const std::vector<std::string> &dumpStages() {
-  static const std::vector<std::string> stages = {"tokens", "ast",  "ir", "grad",
-                                                  "update", "llvm", "asm"};
+  static const std::vector<std::string> stages = {"tokens", "ast",     "ir",   "grad", "update",
+                                                  "opt",    "memplan", "llvm", "asm"};
   return stages;
 }
 

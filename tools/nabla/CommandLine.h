@@ -32,6 +32,13 @@ struct Options {
   int verbose = 0;                                  ///< -v, --verbose N
   bool timePasses = false;                          ///< --time-passes
 
+  // The IR pass pipeline (every command that compiles).
+  bool printIRAfterAll = false;                   ///< --print-ir-after-all
+  std::vector<std::string> printIRAfter;          ///< --print-ir-after=NAMES
+  bool printIRAfterChange = false;                ///< --print-ir-after-change
+  std::vector<std::string> disabledPasses;        ///< --disable-pass=NAME
+  std::optional<std::vector<std::string>> passes; ///< --passes=NAMES instead of the pipeline
+
   // dump
   std::string emit; ///< --emit=STAGE
 

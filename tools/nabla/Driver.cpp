@@ -8,6 +8,7 @@
 #include "ir/Verifier.h"
 #include "passes/Adjoint.h"
 #include "passes/OptimizerUpdate.h"
+#include "passes/Pipeline.h"
 #include "runtime/Initializers.h"
 #include "runtime/Random.h"
 
@@ -154,9 +155,9 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
   return true;
 }
 
-const ir::Function *functionToRun(Compilation &c, bool withGradients) {
-  const ir::Function *forward = c.ir->lookup(ir::kForwardFunction);
-  const ir::Function *trainStep = c.ir->lookup(ir::kTrainStepFunction);
+ir::Function *functionToRun(Compilation &c, bool withGradients) {
+  ir::Function *forward = c.ir->lookup(ir::kForwardFunction);
+  ir::Function *trainStep = c.ir->lookup(ir::kTrainStepFunction);
   if (!forward && !trainStep) {
     c.diags.error({c.file, 0, 0}, "the IR file holds only @{}: this command needs @{} or @{}",
                   ir::kUpdateFunction, ir::kForwardFunction, ir::kTrainStepFunction);
@@ -168,8 +169,7 @@ const ir::Function *functionToRun(Compilation &c, bool withGradients) {
   if (trainStep)
     return trainStep;
   StageTimer timer(c.times, "adjoint");
-  const ir::Function *built =
-      passes::differentiate(*c.ir, *forward, ir::kTrainStepFunction, c.diags);
+  ir::Function *built = passes::differentiate(*c.ir, *forward, ir::kTrainStepFunction, c.diags);
   if (!built || !ir::verify(*built, c.diags, "the adjoint pass")) {
     c.diags.flush(llvm::errs());
     return nullptr;
@@ -211,14 +211,40 @@ ir::Function *buildUpdate(Compilation &c, const OptimizerConfig &optimizer) {
   return update;
 }
 
-const ir::Function *stepToCompile(Compilation &c) {
-  const ir::Function *update = c.ir->lookup(ir::kUpdateFunction);
+ir::Function *stepToCompile(Compilation &c) {
+  ir::Function *update = c.ir->lookup(ir::kUpdateFunction);
   if (update && !c.ir->lookup(ir::kForwardFunction) && !c.ir->lookup(ir::kTrainStepFunction))
     return update;
   bool hasLoss = false;
   for (const auto &fn : c.ir->functions)
     hasLoss |= fn->findResult(ir::ResultRole::Loss) != nullptr;
   return functionToRun(c, hasLoss);
+}
+
+bool optimize(Compilation &c, ir::Function &fn, const cli::Options &options) {
+  if (options.optLevel == 0 && !options.passes)
+    return true;
+  std::vector<passes::Pass> pipeline;
+  if (options.passes) {
+    for (const std::string &name : *options.passes)
+      for (const passes::Pass &p : passes::allPasses())
+        if (p.name == name)
+          pipeline.push_back(p);
+  } else {
+    pipeline = passes::optimizationPipeline();
+  }
+  passes::PassOptions passOptions;
+  passOptions.printAfterAll = options.printIRAfterAll;
+  passOptions.printAfter.insert(options.printIRAfter.begin(), options.printIRAfter.end());
+  passOptions.printAfterChange = options.printIRAfterChange;
+  passOptions.disabled.insert(options.disabledPasses.begin(), options.disabledPasses.end());
+  passes::PassManager manager(std::move(pipeline), passOptions, c.sources, c.diags, llvm::errs());
+  bool ok = manager.run(fn);
+  for (const passes::PassTime &t : manager.times())
+    c.times.add("pass " + t.name, t.seconds);
+  if (!ok)
+    c.diags.flush(llvm::errs());
+  return ok;
 }
 
 std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,

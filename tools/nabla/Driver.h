@@ -58,7 +58,7 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode);
 /// The function that computes the results, and the gradients when
 /// `withGradients` (running the adjoint pass unless c.ir already has the
 /// train step). Null after reporting an error.
-const ir::Function *functionToRun(Compilation &c, bool withGradients);
+ir::Function *functionToRun(Compilation &c, bool withGradients);
 
 /// The function the steps of train and predict are derived from: @forward,
 /// else @train_step, else @train_update (a .nnir file may hold any of them).
@@ -74,7 +74,12 @@ ir::Function *buildUpdate(Compilation &c, const OptimizerConfig &optimizer);
 
 /// The function a command compiles by default: the training step when the
 /// script has a loss, else the forward step. Null after reporting an error.
-const ir::Function *stepToCompile(Compilation &c);
+ir::Function *stepToCompile(Compilation &c);
+
+/// Runs the optimization pipeline on `fn` in place (nothing at -O0), or
+/// the passes of --passes, with the printing and disabling options. False
+/// after reporting invalid IR.
+bool optimize(Compilation &c, ir::Function &fn, const cli::Options &options);
 
 /// Arguments for `fn` drawn from `seed`: params from their initializers,
 /// float inputs from N(0, 1), labels uniformly below the class count of the

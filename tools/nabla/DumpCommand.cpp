@@ -3,6 +3,7 @@
 #include "Driver.h"
 
 #include "codegen/Compiler.h"
+#include "codegen/MemoryPlanDump.h"
 #include "frontend/Lexer.h"
 #include "ir/Printer.h"
 
@@ -38,45 +39,89 @@ static int dumpTokens(driver::Compilation &c) {
   return driver::kSuccess;
 }
 
+/// The step the code generator compiles (optimized), for the dumps of
+/// compiled code; null (with the exit code) after reporting an error.
+static ir::Function *compiledStep(const cli::Options &options, driver::Compilation &c,
+                                  int &exitCode) {
+  if (!driver::compileToIR(options, c, exitCode))
+    return nullptr;
+  exitCode = driver::kUserError;
+  ir::Function *fn = driver::stepToCompile(c);
+  if (!fn || !driver::optimize(c, *fn, options))
+    return nullptr;
+  return fn;
+}
+
+/// The sizes of the dumps of compiled code: --size, else the script's batch (1 without one).
+static bool dumpBindings(const cli::Options &options, const driver::Compilation &c,
+                         const ir::Function &fn, ir::SymbolBindings &bindings) {
+  int64_t batch = c.ir->train && c.ir->train->batch ? *c.ir->train->batch : 1;
+  return driver::bindSizes(fn, options.sizes, batch, bindings);
+}
+
+static int dumpMemoryPlan(const cli::Options &options, driver::Compilation &c,
+                          const ir::Function &fn) {
+  ir::SymbolBindings bindings;
+  if (!dumpBindings(options, c, fn, bindings))
+    return driver::kUsageError;
+  std::string error;
+  std::optional<codegen::MemoryPlan> plan = codegen::MemoryPlan::plan(fn, bindings, error);
+  if (!plan) {
+    llvm::errs() << options.script << ": error: " << error << "\n";
+    return driver::kUserError;
+  }
+  codegen::printMemoryPlan(fn, *plan, bindings, llvm::outs());
+  return driver::kSuccess;
+}
+
+static int dumpMachineCode(const cli::Options &options, driver::Compilation &c,
+                           const ir::Function &fn) {
+  ir::SymbolBindings bindings;
+  if (!dumpBindings(options, c, fn, bindings))
+    return driver::kUsageError;
+  codegen::CompileOptions compileOptions;
+  compileOptions.optLevel = options.optLevel;
+  std::string error;
+  auto compiler = codegen::Compiler::create(compileOptions, error);
+  if (!compiler) {
+    llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
+    return driver::kUserError;
+  }
+  std::optional<std::string> text = options.emit == "llvm"
+                                        ? compiler->llvmIR(fn, bindings, c.sources, c.diags)
+                                        : compiler->assembly(fn, bindings, c.sources, c.diags);
+  if (!text) {
+    c.diags.flush(llvm::errs());
+    return driver::kUserError;
+  }
+  llvm::outs() << *text;
+  return driver::kSuccess;
+}
+
 int dump(const cli::Options &options) {
   driver::Compilation c;
-  if (options.emit == "llvm" || options.emit == "asm") {
+  if (options.emit == "memplan" || options.emit == "llvm" || options.emit == "asm") {
     int exitCode;
-    if (!driver::compileToIR(options, c, exitCode))
-      return exitCode;
-    const ir::Function *fn = driver::stepToCompile(c);
+    ir::Function *fn = compiledStep(options, c, exitCode);
     if (!fn)
-      return driver::kUserError;
-    ir::SymbolBindings bindings;
-    int64_t batch = c.ir->train && c.ir->train->batch ? *c.ir->train->batch : 1;
-    if (!driver::bindSizes(*fn, options.sizes, batch, bindings))
-      return driver::kUsageError;
-    codegen::CompileOptions compileOptions;
-    compileOptions.optLevel = options.optLevel;
-    std::string error;
-    auto compiler = codegen::Compiler::create(compileOptions, error);
-    if (!compiler) {
-      llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
-      return driver::kUserError;
-    }
-    std::optional<std::string> text = options.emit == "llvm"
-                                          ? compiler->llvmIR(*fn, bindings, c.sources, c.diags)
-                                          : compiler->assembly(*fn, bindings, c.sources, c.diags);
-    if (!text) {
-      c.diags.flush(llvm::errs());
-      return driver::kUserError;
-    }
-    llvm::outs() << *text;
-    return driver::kSuccess;
+      return exitCode;
+    return options.emit == "memplan" ? dumpMemoryPlan(options, c, *fn)
+                                     : dumpMachineCode(options, c, *fn);
   }
-  if (options.emit == "ir" || options.emit == "grad" || options.emit == "update") {
+
+  if (options.emit == "ir" || options.emit == "grad" || options.emit == "update" ||
+      options.emit == "opt") {
     int exitCode;
     if (!driver::compileToIR(options, c, exitCode))
       return exitCode;
-    const ir::Function *fn = options.emit == "update"
-                                 ? driver::buildUpdate(c, driver::optimizerFor(c, options))
-                                 : driver::functionToRun(c, options.emit == "grad");
+    ir::Function *fn = options.emit == "update"
+                           ? driver::buildUpdate(c, driver::optimizerFor(c, options))
+                       : options.emit == "opt" ? driver::stepToCompile(c)
+                                               : driver::functionToRun(c, options.emit == "grad");
     if (!fn)
+      return driver::kUserError;
+    // opt: the step every other command compiles, after the pipeline.
+    if (options.emit == "opt" && !driver::optimize(c, *fn, options))
       return driver::kUserError;
     // The train settings, then the one function of the stage.
     ir::Module shown;

@@ -24,8 +24,9 @@ int eval(const cli::Options &options) {
   if (!driver::compileToIR(options, c, exitCode))
     return exitCode;
   bool withGradients = !options.grads.empty();
-  const ir::Function *found = driver::functionToRun(c, withGradients);
-  if (!found)
+  ir::Function *found = driver::functionToRun(c, withGradients);
+  // The interpreter runs the step as written; the JIT runs it optimized.
+  if (!found || (!options.interp && !driver::optimize(c, *found, options)))
     return driver::kUserError;
   const ir::Function &fn = *found;
 

@@ -92,10 +92,14 @@ int gradcheck(const cli::Options &given) {
   int exitCode;
   if (!driver::compileToIR(options, c, exitCode))
     return exitCode;
-  const ir::Function *step = driver::functionToRun(c, /*withGradients=*/true);
+  ir::Function *step = driver::functionToRun(c, /*withGradients=*/true);
   if (!step)
     return driver::kUserError;
-  const ir::Function *forward = driver::functionToRun(c, /*withGradients=*/false);
+  ir::Function *forward = driver::functionToRun(c, /*withGradients=*/false);
+  // Both compiled as every other command compiles them (not under --interp).
+  if (!options.interp && (!driver::optimize(c, *step, options) ||
+                          (forward != step && !driver::optimize(c, *forward, options))))
+    return driver::kUserError;
   for (const auto &arg : step->args)
     if (arg->value.type.dtype == DType::F32) {
       llvm::errs() << options.script << ": error: gradcheck needs f64, but " << arg->value.name

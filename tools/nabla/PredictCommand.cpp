@@ -35,12 +35,14 @@ int predict(const cli::Options &options) {
     c.diags.flush(llvm::errs());
     return driver::kUserError;
   }
-  const ir::Function &fn =
+  ir::Function &fn =
       *passes::addStepVariant(*c.ir, *source, passes::kPredictFunction, {ir::ResultRole::Output});
   if (!ir::verify(fn, c.diags, "pruning to the outputs")) {
     c.diags.flush(llvm::errs());
     return driver::kUserError;
   }
+  if (!options.interp && !driver::optimize(c, fn, options))
+    return driver::kUserError;
 
   // Inputs that only the loss or the metrics read (the labels) may be fed
   // or not; they are not needed.

@@ -1,0 +1,259 @@
+#include "codegen/MemoryPlan.h"
+
+#include "ir/Groups.h"
+#include "runtime/Tensor.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+namespace nabla::codegen {
+
+using namespace ir;
+
+size_t scratchBytesFor(const Op &op, const ValueLayout &result) {
+  // logsumexp keeps the running sum of each group next to its maximum.
+  if (op.kind == OpKind::LogSumExp)
+    return result.bytes;
+  return 0;
+}
+
+namespace {
+
+size_t roundUp(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/// Free space of the arena: best-fit allocation, coalescing frees.
+class Arena {
+public:
+  explicit Arena(size_t start) : end_(start), peak_(start) {}
+
+  size_t allocate(size_t bytes) {
+    bytes = roundUp(bytes);
+    if (bytes == 0)
+      return end_;
+    auto best = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it)
+      if (it->second >= bytes && (best == free_.end() || it->second < best->second))
+        best = it;
+    if (best != free_.end()) {
+      size_t offset = best->first, left = best->second - bytes;
+      free_.erase(best);
+      if (left)
+        free_[offset + bytes] = left;
+      return offset;
+    }
+    // Grow, starting inside a free block that ends at the end.
+    size_t offset = end_;
+    if (!free_.empty() && free_.rbegin()->first + free_.rbegin()->second == end_) {
+      offset = free_.rbegin()->first;
+      free_.erase(std::prev(free_.end()));
+    }
+    end_ = offset + bytes;
+    peak_ = std::max(peak_, end_);
+    return offset;
+  }
+
+  void release(size_t offset, size_t bytes) {
+    bytes = roundUp(bytes);
+    if (bytes == 0)
+      return;
+    auto [it, inserted] = free_.emplace(offset, bytes);
+    if (auto next = std::next(it); next != free_.end() && offset + bytes == next->first) {
+      it->second += next->second;
+      free_.erase(next);
+    }
+    if (it != free_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free_.erase(it);
+      }
+    }
+  }
+
+  size_t peak() const { return peak_; }
+
+private:
+  std::map<size_t, size_t> free_; ///< offset -> bytes
+  size_t end_, peak_;
+};
+
+/// Whether the kernel reads `input` only at the element it writes: then a
+/// result of the same size may take its buffer.
+bool readsElementwise(const std::vector<const Op *> &ops, const Value *input) {
+  for (const Op *op : ops) {
+    bool reads = std::find(op->operands.begin(), op->operands.end(), input) != op->operands.end();
+    if (!reads)
+      continue;
+    if (!hasTrait(op->kind, kElementwise) || !(op->result.type.shape == input->type.shape))
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindings &bindings,
+                                           std::string &error) {
+  MemoryPlan plan;
+  auto place = [&](const Value *v) -> bool {
+    std::optional<std::vector<int64_t>> shape = concreteShape(v->type.shape, bindings);
+    if (!shape) {
+      error = "a size of " + v->type.str() + " is unbound or too large";
+      return false;
+    }
+    if (!checkAllocation(v->type.dtype, *shape, error))
+      return false;
+    ValueLayout l;
+    l.shape = *shape;
+    l.numel = 1;
+    for (int64_t d : l.shape)
+      l.numel *= d;
+    l.bytes = size_t(l.numel) * dtypeSize(v->type.dtype);
+    plan.values_[v] = std::move(l);
+    return true;
+  };
+  for (size_t i = 0; i < fn.args.size(); ++i) {
+    if (!place(&fn.args[i]->value))
+      return std::nullopt;
+    ValueLayout &l = plan.values_[&fn.args[i]->value];
+    l.place = Place::Argument;
+    l.index = int(i);
+  }
+  for (const auto &op : fn.ops)
+    if (!place(&op->result))
+      return std::nullopt;
+
+  // Kernels: a run of ops of one group, or one op.
+  std::unordered_map<const Value *, size_t> kernelOf;
+  std::vector<std::vector<const Op *>> kernelOps;
+  for (size_t i = 0; i < fn.ops.size(); ++i) {
+    const Op &op = *fn.ops[i];
+    bool joins = op.group >= 0 && i > 0 && fn.ops[i - 1]->group == op.group;
+    if (!joins) {
+      KernelPlan k;
+      k.firstOp = i;
+      k.opCount = 0;
+      plan.kernels_.push_back(k);
+      kernelOps.emplace_back();
+    }
+    plan.kernels_.back().opCount++;
+    kernelOps.back().push_back(&op);
+    kernelOf[&op.result] = plan.kernels_.size() - 1;
+  }
+
+  // Readers and results.
+  std::unordered_map<const Value *, size_t> lastUse;
+  std::unordered_set<const Value *> readOutside, returned;
+  for (size_t k = 0; k < kernelOps.size(); ++k)
+    for (const Op *op : kernelOps[k])
+      for (const Value *v : op->operands) {
+        auto def = kernelOf.find(v);
+        bool external = def == kernelOf.end() || def->second != k;
+        if (!external)
+          continue;
+        lastUse[v] = std::max(lastUse[v], k);
+        readOutside.insert(v);
+        std::vector<const Value *> &inputs = plan.kernels_[k].inputs;
+        if (std::find(inputs.begin(), inputs.end(), v) == inputs.end())
+          inputs.push_back(v);
+      }
+  for (size_t j = 0; j < fn.results.size(); ++j) {
+    const Value *v = fn.results[j].value;
+    ValueLayout &l = plan.values_.at(v);
+    if (l.place == Place::Arena && !returned.count(v)) {
+      l.place = Place::Result;
+      l.index = int(j);
+    }
+    returned.insert(v);
+  }
+
+  // What each kernel stores.
+  for (size_t k = 0; k < kernelOps.size(); ++k) {
+    bool grouped = kernelOps[k].size() > 1;
+    for (const Op *op : kernelOps[k]) {
+      ValueLayout &l = plan.values_.at(&op->result);
+      if (l.place == Place::Result || readOutside.count(&op->result) || !grouped)
+        plan.kernels_[k].stored.push_back(&op->result);
+      else
+        l.place = Place::Register;
+      if (l.place != Place::Result)
+        plan.unplannedBytes_ += roundUp(l.bytes);
+    }
+  }
+
+  // Allocate in kernel order; free after the last reader.
+  Arena arena(kStatusBytes);
+  std::map<size_t, std::vector<const Value *>> freeAfter;
+  for (size_t k = 0; k < kernelOps.size(); ++k) {
+    KernelPlan &kernel = plan.kernels_[k];
+    const std::vector<const Op *> &ops = kernelOps[k];
+    const Op &first = *ops.front();
+    // Scratch: logsumexp's, or the result of an anchor kept in registers when
+    // no stored value of the group can hold it.
+    size_t scratch = 0;
+    if (ops.size() == 1) {
+      scratch = scratchBytesFor(first, plan.values_.at(&first.result));
+    } else if (canAnchorGroup(first) && plan.values_.at(&first.result).place == Place::Register) {
+      for (const Value *v : kernel.stored)
+        if (v->type.dtype == first.result.type.dtype && !kernel.anchorBuffer)
+          kernel.anchorBuffer = v;
+      if (!kernel.anchorBuffer)
+        scratch = plan.values_.at(&first.result).bytes;
+    }
+    if (scratch) {
+      kernel.scratchBytes = scratch;
+      kernel.scratchOffset = arena.allocate(scratch);
+    }
+    // In place: element-wise kernels only, over inputs that die here.
+    bool elementwise = hasTrait(first.kind, kElementwise) || first.kind == OpKind::Constant ||
+                       first.kind == OpKind::DimSize || first.kind == OpKind::Broadcast ||
+                       first.kind == OpKind::OneHot;
+    std::vector<const Value *> dying;
+    if (elementwise)
+      for (const Value *in : kernel.inputs) {
+        const ValueLayout &l = plan.values_.at(in);
+        if (l.place == Place::Arena && lastUse[in] == k && readsElementwise(ops, in))
+          dying.push_back(in);
+      }
+    for (const Value *v : kernel.stored) {
+      ValueLayout &l = plan.values_.at(v);
+      if (l.place != Place::Arena)
+        continue;
+      BufferPlan buffer{v, 0, l.bytes, k, std::max(k, lastUse[v])};
+      // Element i of the result lands exactly on element i of the input.
+      auto reuse = std::find_if(dying.begin(), dying.end(), [&](const Value *in) {
+        return plan.values_.at(in).numel == l.numel &&
+               dtypeSize(in->type.dtype) == dtypeSize(v->type.dtype);
+      });
+      if (reuse != dying.end()) {
+        l.offset = plan.values_.at(*reuse).offset;
+        buffer.reuses = *reuse;
+        kernel.overwrites.emplace_back(v, *reuse);
+        dying.erase(reuse);
+      } else {
+        l.offset = arena.allocate(l.bytes);
+      }
+      buffer.offset = l.offset;
+      plan.buffers_.push_back(buffer);
+      freeAfter[buffer.lastKernel].push_back(v);
+    }
+    if (scratch)
+      arena.release(kernel.scratchOffset, scratch);
+    for (const Value *v : freeAfter[k]) {
+      bool handedOver = std::any_of(plan.buffers_.begin(), plan.buffers_.end(),
+                                    [&](const BufferPlan &b) { return b.reuses == v; });
+      if (!handedOver)
+        arena.release(plan.values_.at(v).offset, plan.values_.at(v).bytes);
+    }
+  }
+  plan.arenaBytes_ = arena.peak();
+  std::string limitError;
+  if (!checkAllocation(DType::F32, {int64_t(plan.arenaBytes_ / 4)}, limitError)) {
+    error = "the step's working memory: " + limitError;
+    return std::nullopt;
+  }
+  return plan;
+}
+
+} // namespace nabla::codegen

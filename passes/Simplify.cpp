@@ -1,0 +1,203 @@
+#include "passes/Simplify.h"
+#include "passes/Rewriter.h"
+
+#include <algorithm>
+
+namespace nabla::passes {
+
+using namespace ir;
+
+namespace {
+
+bool isConstant(const Value *v, double value) {
+  std::optional<double> c = constantValue(v);
+  return c && *c == value;
+}
+
+/// Whether `perm` swaps the last two axes and keeps the others.
+bool swapsLastTwo(const std::vector<int64_t> &perm) {
+  size_t r = perm.size();
+  if (r < 2 || perm[r - 1] != int64_t(r - 2) || perm[r - 2] != int64_t(r - 1))
+    return false;
+  for (size_t i = 0; i + 2 < r; ++i)
+    if (perm[i] != int64_t(i))
+      return false;
+  return true;
+}
+
+bool isIdentity(const std::vector<int64_t> &perm) {
+  for (size_t i = 0; i < perm.size(); ++i)
+    if (perm[i] != int64_t(i))
+      return false;
+  return true;
+}
+
+/// The axes of a broadcast's result that it stretches: those it adds in
+/// front, and those where the operand has size 1 and the result does not.
+std::vector<int64_t> stretchedAxes(const Shape &from, const Shape &to) {
+  std::vector<int64_t> axes;
+  size_t added = to.size() - from.size();
+  for (size_t d = 0; d < to.size(); ++d)
+    if (d < added || (from[d - added].isOne() && !to[d].isOne()))
+      axes.push_back(int64_t(d));
+  return axes;
+}
+
+class Simplifier {
+public:
+  explicit Simplifier(Rewriter &r) : r_(r) {}
+
+  Value *visit(Op &op) {
+    Value *a = op.operands.empty() ? nullptr : op.operands[0];
+    Value *b = op.operands.size() > 1 ? op.operands[1] : nullptr;
+    const TensorType &type = op.result.type;
+    switch (op.kind) {
+    case OpKind::Add: // x + 0, 0 + x
+      if (isConstant(b, 0))
+        return a;
+      if (isConstant(a, 0))
+        return b;
+      return nullptr;
+    case OpKind::Sub: // x - 0, x - x
+      if (isConstant(b, 0))
+        return a;
+      if (a == b)
+        return r_.constant(0, type);
+      return nullptr;
+    case OpKind::Mul: // x * 1, 1 * x
+      if (isConstant(b, 1))
+        return a;
+      if (isConstant(a, 1))
+        return b;
+      return nullptr;
+    case OpKind::SafeMul: // 0 where a = 0, else a b: with b = 1 it is a; with a = 1, b
+      if (isConstant(b, 1))
+        return a;
+      if (isConstant(a, 1))
+        return b;
+      return nullptr;
+    case OpKind::Div: // x / 1
+      return isConstant(b, 1) ? a : nullptr;
+    case OpKind::Neg: // -(-x)
+      return a->def && a->def->kind == OpKind::Neg ? a->def->operands[0] : nullptr;
+    case OpKind::Select: // select(m, x, x); a constant mask
+      if (b == op.operands[2])
+        return b;
+      if (std::optional<double> m = constantValue(a))
+        return *m != 0 ? b : op.operands[2];
+      return nullptr;
+    case OpKind::Broadcast: // to its own shape; of a constant
+      if (a->type == type)
+        return a;
+      if (std::optional<double> c = constantValue(a))
+        return r_.constant(*c, type);
+      return nullptr;
+    case OpKind::Reshape: // to its own shape; of a reshape
+      if (a->type == type)
+        return a;
+      if (a->def && a->def->kind == OpKind::Reshape) {
+        Value *inner = a->def->operands[0];
+        return inner->type == type ? inner : r_.emit(OpKind::Reshape, {inner}, type);
+      }
+      return nullptr;
+    case OpKind::Transpose: return transpose(op);
+    case OpKind::MatMul: return matmul(op);
+    case OpKind::ReduceSum:
+    case OpKind::ReduceMax:
+    case OpKind::ReduceMin: return reductionOfBroadcast(op);
+    default: return nullptr;
+    }
+  }
+
+private:
+  /// transpose(transpose(x)) is one transpose, or x; an identity permutation is x.
+  Value *transpose(Op &op) {
+    Value *a = op.operands[0];
+    if (isIdentity(op.attrs.perm))
+      return a;
+    if (!a->def || a->def->kind != OpKind::Transpose)
+      return nullptr;
+    // Result axis i is inner axis perm[i], which is x's axis inner.perm[perm[i]].
+    const std::vector<int64_t> &inner = a->def->attrs.perm;
+    Attrs combined;
+    for (int64_t p : op.attrs.perm)
+      combined.perm.push_back(inner[size_t(p)]);
+    Value *x = a->def->operands[0];
+    if (isIdentity(combined.perm))
+      return x;
+    return r_.emit(OpKind::Transpose, {x}, op.result.type, combined);
+  }
+
+  /// A transpose of the last two axes of a matmul operand becomes the
+  /// operand's transpose flag.
+  Value *matmul(Op &op) {
+    Attrs attrs = op.attrs;
+    Value *a = op.operands[0], *b = op.operands[1];
+    bool changed = false;
+    auto fold = [&](Value *&operand, bool &flag) {
+      if (operand->def && operand->def->kind == OpKind::Transpose &&
+          swapsLastTwo(operand->def->attrs.perm) && operand->type.rank() >= 2) {
+        operand = operand->def->operands[0];
+        flag = !flag;
+        changed = true;
+      }
+    };
+    fold(a, attrs.transposeA);
+    fold(b, attrs.transposeB);
+    return changed ? r_.emit(OpKind::MatMul, {a, b}, op.result.type, attrs) : nullptr;
+  }
+
+  /// Reducing exactly the axes a broadcast stretched gives back its operand:
+  /// times the number of copies for a sum, as it is for max and min.
+  Value *reductionOfBroadcast(Op &op) {
+    Value *a = op.operands[0];
+    if (!a->def || a->def->kind != OpKind::Broadcast)
+      return nullptr;
+    Value *x = a->def->operands[0];
+    const Shape &to = a->type.shape;
+    std::vector<int64_t> stretched = stretchedAxes(x->type.shape, to);
+    std::vector<int64_t> reduced = op.attrs.axes;
+    // Reduced axes of size 1 change nothing; ignore them on both sides.
+    auto sizeOne = [&](int64_t d) { return to[size_t(d)].isOne(); };
+    std::erase_if(stretched, sizeOne);
+    std::erase_if(reduced, sizeOne);
+    if (reduced != stretched || reduced.empty())
+      return nullptr;
+    Value *value = x;
+    if (op.kind == OpKind::ReduceSum) {
+      Dim copies(1);
+      for (int64_t d : reduced) {
+        std::optional<Dim> p = Dim::product(copies, to[size_t(d)]);
+        if (!p)
+          return nullptr;
+        copies = *p;
+      }
+      TensorType scalar{x->type.dtype, {}};
+      Value *count = nullptr;
+      if (copies.isConcrete()) {
+        count = r_.constant(double(copies.coefficient()), x->type);
+      } else {
+        Attrs size;
+        size.dim = copies;
+        count = r_.emit(OpKind::DimSize, {}, scalar, size);
+        if (!x->type.isScalar())
+          count = r_.emit(OpKind::Broadcast, {count}, x->type);
+      }
+      value = r_.emit(OpKind::Mul, {x, count}, x->type);
+    }
+    return value->type == op.result.type ? value
+                                         : r_.emit(OpKind::Reshape, {value}, op.result.type);
+  }
+
+  Rewriter &r_;
+};
+
+} // namespace
+
+bool simplify(Function &fn) {
+  Rewriter rewriter(fn);
+  Simplifier simplifier(rewriter);
+  return rewriter.run([&](Op &op) { return simplifier.visit(op); });
+}
+
+} // namespace nabla::passes

@@ -1,0 +1,106 @@
+#include "Networks.h"
+
+#include "frontend/Parser.h"
+#include "frontend/Sema.h"
+#include "ir/Lower.h"
+#include "passes/Adjoint.h"
+#include "runtime/Initializers.h"
+#include "runtime/Random.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace nabla {
+
+std::vector<std::filesystem::path> networkScripts() {
+  std::vector<std::filesystem::path> out;
+  for (const char *dir : {"/tests/lit/grad", "/examples"})
+    for (const auto &e : std::filesystem::directory_iterator(std::string(NABLA_SOURCE_DIR) + dir))
+      if (e.path().extension() == ".nn")
+        out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::unique_ptr<Network> loadNetwork(const std::filesystem::path &script, bool f64) {
+  auto net = std::make_unique<Network>();
+  std::ifstream in(script);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto ast = parseModule(
+      net->sources, net->sources.addBuffer(script.filename().string(), text.str()), net->diags);
+  SemaOptions options;
+  options.forceF64 = f64;
+  auto program = analyze(*ast, net->sources, net->diags, options);
+  EXPECT_FALSE(net->diags.hasErrors()) << script;
+  if (net->diags.hasErrors())
+    return nullptr;
+  net->module = ir::lower(*program);
+  net->step = passes::differentiate(*net->module, *net->module->lookup(ir::kForwardFunction),
+                                    ir::kTrainStepFunction, net->diags);
+  EXPECT_TRUE(net->step) << script;
+  if (!net->step)
+    return nullptr;
+  for (const auto &arg : net->step->args)
+    for (const Dim &d : arg->value.type.shape)
+      for (const std::string &s : d.symbols())
+        net->bindings[s] = 5;
+  return net;
+}
+
+std::vector<Tensor> networkArguments(const ir::Function &fn, const ir::SymbolBindings &bindings) {
+  std::vector<Tensor> args;
+  for (const auto &arg : fn.args) {
+    std::vector<int64_t> shape = *ir::concreteShape(arg->value.type.shape, bindings);
+    if (arg->role == ir::ArgRole::Param) {
+      args.push_back(initialize(arg->init, arg->value.type.dtype, shape, 1, arg->value.name));
+      continue;
+    }
+    Tensor t(arg->value.type.dtype, shape);
+    Random r(3, arg->value.name);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.set(i, t.dtype() == DType::I32 ? double(r.below(2)) : r.normal());
+    args.push_back(std::move(t));
+  }
+  return args;
+}
+
+void expectClose(const Tensor &actual, const Tensor &expected, double rtol,
+                 const std::string &what) {
+  ASSERT_EQ(actual.shape(), expected.shape()) << what;
+  ASSERT_EQ(actual.dtype(), expected.dtype()) << what;
+  double scale = 0;
+  for (int64_t i = 0; i < expected.numel(); ++i)
+    if (std::isfinite(expected.get(i)))
+      scale = std::max(scale, std::fabs(expected.get(i)));
+  for (int64_t i = 0; i < expected.numel(); ++i) {
+    double a = actual.get(i), e = expected.get(i);
+    if (std::isnan(e)) {
+      EXPECT_TRUE(std::isnan(a)) << what << "[" << i << "]";
+    } else if (std::isinf(e)) {
+      EXPECT_EQ(a, e) << what << "[" << i << "]";
+    } else {
+      EXPECT_NEAR(a, e, rtol * std::max(scale, 1e-300)) << what << "[" << i << "]";
+    }
+  }
+}
+
+codegen::Compiler &testCompiler() {
+  static std::unique_ptr<codegen::Compiler> compiler = [] {
+    std::string error;
+    auto made = codegen::Compiler::create(codegen::CompileOptions{}, error);
+    EXPECT_TRUE(made) << error;
+    return made;
+  }();
+  return *compiler;
+}
+
+std::string networkTestName(const std::filesystem::path &script, bool f64) {
+  return script.stem().string() + (f64 ? "_f64" : "_f32");
+}
+
+} // namespace nabla

@@ -1,0 +1,52 @@
+//===- Networks.h - The test networks as training steps ---------*- C++ -*-===//
+//
+// The scripts of tests/lit/grad and examples/, each lowered and
+// differentiated, with arguments to run them on, and the comparison of two
+// runs' tensors; shared by the JIT and the pass tests.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/Compiler.h"
+#include "frontend/Diagnostics.h"
+#include "ir/IR.h"
+#include "ir/Interpreter.h"
+#include "runtime/Tensor.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nabla {
+
+/// The .nn scripts of tests/lit/grad and examples/, sorted.
+std::vector<std::filesystem::path> networkScripts();
+
+/// A script compiled to its training step, with every symbolic size bound to 5.
+struct Network {
+  SourceManager sources;
+  DiagnosticEngine diags{sources};
+  std::unique_ptr<ir::Module> module;
+  ir::Function *step = nullptr;
+  ir::SymbolBindings bindings;
+};
+
+/// Null (after a test failure) when the script does not compile.
+std::unique_ptr<Network> loadNetwork(const std::filesystem::path &script, bool f64);
+
+/// Params from their initializers (seed 1), inputs from N(0, 1), labels in {0, 1}.
+std::vector<Tensor> networkArguments(const ir::Function &fn, const ir::SymbolBindings &bindings);
+
+/// Expects `actual` to match `expected` within rtol times the largest finite
+/// magnitude of `expected` (NaN and infinities exactly).
+void expectClose(const Tensor &actual, const Tensor &expected, double rtol,
+                 const std::string &what);
+
+/// One JIT for all the tests of the binary.
+codegen::Compiler &testCompiler();
+
+/// Name for a parameterized test: "fashion_mlp_f64".
+std::string networkTestName(const std::filesystem::path &script, bool f64);
+
+} // namespace nabla
