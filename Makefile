@@ -1,6 +1,7 @@
 # Nabla's set-up, build and test commands. On a fresh Debian 12 machine:
 #   make run    installs what is needed, builds, runs the main example
 #   make test   installs what is needed, builds, runs every test
+#   make bench  Nabla against PyTorch on this machine
 # (tools/install-deps.sh installs the Debian packages; it skips installed ones.)
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang+
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build asan run test test-release test-asan fuzz clean
+.PHONY: all deps build asan run test test-release test-asan fuzz bench clean
 
 all: build
 
@@ -43,6 +44,12 @@ run: build
 	mkdir -p $(RUN_DIR)
 	$(BUILD)/nabla train examples/fashion_mlp.nn --save $(RUN_DIR)/fashion_mlp.safetensors \
 	  --metrics $(RUN_DIR)/fashion_mlp.csv --plot $(RUN_DIR)/fashion_mlp.svg
+
+# Nabla against PyTorch and OpenBLAS on this machine (bench/run.py); the
+# table it prints is what docs/performance.md shows.
+bench: build
+	@tools/install-deps.sh --data
+	/usr/bin/python3 bench/run.py $(BUILD)/nabla
 
 test: test-release test-asan fuzz
 

@@ -1,11 +1,15 @@
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
 #include "codegen/ModuleEmitter.h"
+#include "codegen/ObjectCompiler.h"
 #include "codegen/Optimizer.h"
 #include "codegen/Target.h"
 #include "ir/Printer.h"
+#include "runtime/ThreadPool.h"
+#include "runtime/Version.h"
 
 #include <fmt/format.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm/IR/AssemblyAnnotationWriter.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
@@ -129,7 +133,9 @@ std::optional<std::vector<Tensor>> CompiledStep::run(const std::vector<const Ten
   return results;
 }
 
-Compiler::Compiler(const CompileOptions &options) : options_(options) {}
+Compiler::Compiler(const CompileOptions &options)
+    : options_(options),
+      disk_(options.useDiskCache ? KernelCache::fromEnvironment() : KernelCache("")) {}
 Compiler::~Compiler() = default;
 
 std::unique_ptr<Compiler> Compiler::create(const CompileOptions &options, std::string &error) {
@@ -147,58 +153,96 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
   std::string text;
   llvm::raw_string_ostream textStream(text);
   ir::print(fn, sources, textStream);
-  auto key = std::make_pair(std::move(text), bindings);
+  auto key = std::make_pair(text, bindings);
   if (auto it = cache_.find(key); it != cache_.end())
     return it->second.get();
   auto start = std::chrono::steady_clock::now();
   std::string error;
-  std::optional<MemoryPlan> layout = MemoryPlan::plan(fn, bindings, error);
-  if (!layout) {
+  std::optional<MemoryPlan> plan = MemoryPlan::plan(fn, bindings, error);
+  if (!plan) {
     diags.error({}, "cannot compile @{} for {}: {}", fn.name, describeBindings(bindings), error);
     return nullptr;
   }
-  auto context = std::make_unique<llvm::LLVMContext>();
-  std::string entryName = fmt::format("nabla_{}_{}", fn.name, nextModule_++);
-  std::unique_ptr<llvm::Module> module =
-      emitModule(fn, *layout, bindings, *context, entryName, &sources, nullptr);
-  std::string broken;
-  llvm::raw_string_ostream brokenStream(broken);
-  if (llvm::verifyModule(*module, &brokenStream)) {
-    diags.error({}, "internal error: invalid LLVM IR for @{}: {}", fn.name, broken);
-    return nullptr;
-  }
-  times_.emit += secondsSince(start);
+  // What the machine code depends on, and the names that make it unique.
+  const HostTarget &host = hostTarget();
+  std::string diskKey =
+      fmt::format("nabla {} llvm {}\n-O{} {} {}\n{}\n{}", kVersion, LLVM_VERSION_STRING,
+                  options_.optLevel, host.cpu, host.features, describeBindings(bindings), text);
+  std::string id = KernelCache::hash(diskKey);
+  std::string entryName = "nabla_" + id;
 
-  auto optimizeStart = std::chrono::steady_clock::now();
-  std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine(options_.optLevel, error);
-  if (!tm) {
-    diags.error({}, "internal error: no target machine for the host: {}", error);
-    return nullptr;
+  bool fromDisk = false;
+  std::optional<std::vector<std::string>> objects = disk_.load(diskKey);
+  int unit = -1;
+  if (objects) {
+    unit = jit_->addObjects(*objects, error);
+    fromDisk = unit >= 0;
   }
-  module->setDataLayout(tm->createDataLayout());
-  optimize(*module, *tm, options_.optLevel);
-  times_.optimize += secondsSince(optimizeStart);
-
-  auto codeStart = std::chrono::steady_clock::now();
-  if (!jit_->addModule(std::move(context), std::move(module), error)) {
-    diags.error({}, "internal error: the JIT rejected @{}: {}", fn.name, error);
-    return nullptr;
+  if (!fromDisk) {
+    objects = compileObjects(fn, *plan, bindings, id, entryName, sources, diags);
+    if (!objects)
+      return nullptr;
+    unit = jit_->addObjects(*objects, error);
+    if (unit < 0) {
+      diags.error({}, "internal error: the JIT rejected @{}: {}", fn.name, error);
+      return nullptr;
+    }
+    disk_.store(diskKey, *objects);
   }
   auto *entry = jit_->lookupFunction<CompiledStep::Entry>(entryName, error);
   if (!entry) {
+    jit_->removeObjects(unit);
     diags.error({}, "internal error: compiling @{}: {}", fn.name, error);
     return nullptr;
   }
-  times_.machineCode += secondsSince(codeStart);
   ++times_.compiles;
+  times_.fromDisk += fromDisk;
   if (options_.verbose >= 1)
-    llvm::errs() << fmt::format("nabla: note: compiled @{} for {} at -O{} in {:.0f} ms\n", fn.name,
-                                describeBindings(bindings), options_.optLevel,
-                                secondsSince(start) * 1000);
-  auto step = std::unique_ptr<CompiledStep>(new CompiledStep(fn, std::move(*layout), entry));
+    llvm::errs() << fmt::format(
+        "nabla: note: {} @{} for {} at -O{} in {:.0f} ms\n", fromDisk ? "loaded" : "compiled",
+        fn.name, describeBindings(bindings), options_.optLevel, secondsSince(start) * 1000);
+  auto step = std::unique_ptr<CompiledStep>(new CompiledStep(fn, std::move(*plan), entry));
   CompiledStep *result = step.get();
   cache_[key] = std::move(step);
   return result;
+}
+
+std::optional<std::vector<std::string>>
+Compiler::compileObjects(const ir::Function &fn, const MemoryPlan &plan,
+                         const ir::SymbolBindings &bindings, const std::string &id,
+                         const std::string &entryName, const SourceManager &sources,
+                         DiagnosticEngine &diags) {
+  auto start = std::chrono::steady_clock::now();
+  // One module per thread, when there are kernels enough to share.
+  size_t parts = plan.kernels().size() >= 8 ? size_t(std::max(1, parallelThreads())) : 1;
+  parts = std::min<size_t>(parts, 4);
+  std::vector<ModuleUnit> units(parts);
+  std::vector<llvm::Module *> modules;
+  for (size_t i = 0; i < parts; ++i) {
+    units[i].context = std::make_unique<llvm::LLVMContext>();
+    units[i].module =
+        std::make_unique<llvm::Module>(fmt::format("nabla.{}.{}", fn.name, i), *units[i].context);
+    units[i].module->setTargetTriple(hostTarget().triple);
+    modules.push_back(units[i].module.get());
+  }
+  emitModules(fn, plan, bindings, modules, "nabla_" + id + "_", entryName, &sources, nullptr);
+  for (llvm::Module *m : modules) {
+    std::string broken;
+    llvm::raw_string_ostream brokenStream(broken);
+    if (llvm::verifyModule(*m, &brokenStream)) {
+      diags.error({}, "internal error: invalid LLVM IR for @{}: {}", fn.name, broken);
+      return std::nullopt;
+    }
+  }
+  times_.emit += secondsSince(start);
+  ObjectTimes objectTimes;
+  std::string error;
+  auto objects = compileToObjects(units, options_.optLevel, objectTimes, error);
+  times_.optimize += objectTimes.optimize;
+  times_.machineCode += objectTimes.machineCode;
+  if (!objects)
+    diags.error({}, "internal error: compiling @{}: {}", fn.name, error);
+  return objects;
 }
 
 namespace {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "codegen/KernelCache.h"
 #include "codegen/MemoryPlan.h"
 #include "frontend/Diagnostics.h"
 #include "runtime/Tensor.h"
@@ -23,16 +24,18 @@ namespace nabla::codegen {
 class JIT;
 
 struct CompileOptions {
-  int optLevel = 2; ///< LLVM's -O0 to -O3
-  int verbose = 0;  ///< 1: a note on stderr for each compile
+  int optLevel = 2;         ///< LLVM's -O0 to -O3
+  int verbose = 0;          ///< 1: a note on stderr for each compile
+  bool useDiskCache = true; ///< the on-disk kernel cache (codegen/KernelCache.h)
 };
 
 /// Seconds spent in each stage of code generation, over every compile.
 struct CompileTimes {
   double emit = 0;        ///< IR to LLVM IR
   double optimize = 0;    ///< LLVM's pass pipeline
-  double machineCode = 0; ///< instruction selection to executable code
-  unsigned compiles = 0;
+  double machineCode = 0; ///< instruction selection to object code
+  unsigned compiles = 0;  ///< steps made ready, compiled or loaded
+  unsigned fromDisk = 0;  ///< of those, loaded from the disk cache
 };
 
 class CompiledStep {
@@ -101,13 +104,18 @@ public:
 
 private:
   explicit Compiler(const CompileOptions &options);
+  /// Emits the step into modules, optimizes and compiles them in parallel.
+  std::optional<std::vector<std::string>>
+  compileObjects(const ir::Function &fn, const MemoryPlan &plan, const ir::SymbolBindings &bindings,
+                 const std::string &id, const std::string &entryName, const SourceManager &sources,
+                 DiagnosticEngine &diags);
 
   CompileOptions options_;
+  KernelCache disk_;
   std::unique_ptr<JIT> jit_;
   /// By the function's text and the sizes.
   std::map<std::pair<std::string, ir::SymbolBindings>, std::unique_ptr<CompiledStep>> cache_;
   CompileTimes times_;
-  unsigned nextModule_ = 0;
 };
 
 /// "B=128, T=7" (or "no symbolic sizes").

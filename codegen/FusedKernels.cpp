@@ -1,12 +1,13 @@
 //===- FusedKernels.cpp - One kernel for a fusion group --------------------===//
 //
 // A group (ir/Groups.h) computes its shape row by row (a row is a run of the
-// last axis). With an anchor, the anchor's own kernel computes the rows and
-// calls the epilogue on each finished row; without one, a loop over the rows
-// does. The epilogue computes every other op of the group for each element
-// of the row, keeping values in registers, and stores the values the plan
-// says leave the group. Stores come after every load of an element, so a
-// value may overwrite an input it was computed from (in place).
+// last axis). The anchor, when there is one, first computes its whole result
+// with its own kernel (a tiled matmul is parallel itself). Then a row
+// function computes every other op of the group for each element of a range
+// of rows, keeping values in registers, and stores the values the plan says
+// leave the group. Large groups split their rows over the thread pool.
+// Stores come after every load of an element, so a value may overwrite an
+// input it was computed from (in place).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/FusedKernels.h"
@@ -14,17 +15,123 @@
 
 #include "ir/Groups.h"
 
+#include <llvm/IR/Module.h>
+
 namespace nabla::codegen {
 
 using ir::OpKind;
 
 namespace {
 
+/// Groups with fewer elements than this run on one thread.
+constexpr int64_t kParallelElements = 32768;
+
 /// Per-row state of an op that reads outside the element it computes.
 struct RowState {
   llvm::Value *base = nullptr;  ///< broadcast: the operand index of the row's first element
   int64_t lastStride = 0;       ///< broadcast: the operand stride along the last axis
   llvm::Value *label = nullptr; ///< one_hot: the row's label
+};
+
+/// Emits the element-wise part of a group for one row, in the row function.
+class RowEmitter {
+public:
+  RowEmitter(KernelBuilder &k, const GroupKernel &g, const MemoryPlan &plan,
+             std::unordered_map<const ir::Value *, llvm::Value *> buffers, llvm::Value *anchorRows)
+      : k_(k), b_(k.b), g_(g), plan_(plan), buffers_(std::move(buffers)), anchorRows_(anchorRows) {
+    shape_ = plan.of(&g.ops.back()->result).shape;
+    n_ = shape_.empty() ? 1 : shape_.back();
+    outer_ = Sizes(shape_.begin(), shape_.empty() ? shape_.end() : shape_.end() - 1);
+    anchored_ = ir::canAnchorGroup(*g.ops.front());
+  }
+
+  void row(llvm::Value *row) {
+    // The row's indices along the outer axes.
+    std::vector<llvm::Value *> index(outer_.size());
+    llvm::Value *rest = row;
+    for (size_t d = outer_.size(); d-- > 0;) {
+      index[d] = b_.CreateURem(rest, k_.i64(outer_[d]));
+      rest = b_.CreateUDiv(rest, k_.i64(outer_[d]));
+    }
+    std::unordered_map<const ir::Op *, RowState> state;
+    for (size_t i = 0; i < g_.ops.size(); ++i) {
+      const ir::Op &op = *g_.ops[i];
+      if (op.kind == OpKind::Broadcast) {
+        // Operand axes align at the end; a size-1 axis repeats (stride 0).
+        const Sizes &in = plan_.of(op.operands[0]).shape;
+        Sizes inStrides = stridesOf(in), strides(shape_.size(), 0);
+        size_t lead = shape_.size() - in.size();
+        for (size_t d = 0; d < in.size(); ++d)
+          strides[lead + d] = in[d] == 1 ? 0 : inStrides[d];
+        RowState s;
+        s.base = k_.linear(index, strides);
+        s.lastStride = strides.empty() ? 0 : strides.back();
+        state[&op] = s;
+      } else if (op.kind == OpKind::OneHot) {
+        RowState s;
+        s.label = k_.load(DType::I32, buffer(op.operands[0]), row);
+        llvm::Value *bad =
+            b_.CreateOr(b_.CreateICmpSLT(s.label, b_.getInt32(0)),
+                        b_.CreateICmpSGE(s.label, b_.getInt32(int32_t(op.attrs.classes))));
+        k_.ifThen(bad, [&] { k_.failAt(g_.opIndices[i], row, s.label); });
+        state[&op] = s;
+      }
+    }
+    k_.loop(0, n_, [&](llvm::Value *j) { element(row, j, state); });
+  }
+
+private:
+  llvm::Value *buffer(const ir::Value *v) const { return buffers_.at(v); }
+
+  void element(llvm::Value *row, llvm::Value *j,
+               const std::unordered_map<const ir::Op *, RowState> &state) {
+    llvm::Value *flat = b_.CreateNSWAdd(b_.CreateNSWMul(row, k_.i64(n_)), j);
+    std::unordered_map<const ir::Value *, llvm::Value *> value;
+    auto operand = [&](const ir::Value *v) {
+      auto it = value.find(v);
+      return it != value.end() ? it->second : k_.load(v->type.dtype, buffer(v), flat);
+    };
+    const ir::Op *first = g_.ops.front();
+    for (const ir::Op *op : g_.ops) {
+      DType dt = op->result.type.dtype;
+      llvm::Value *x = nullptr;
+      if (anchored_ && op == first) {
+        x = k_.load(dt, anchorRows_, flat);
+      } else if (op->kind == OpKind::Constant) {
+        x = k_.constant(dt, op->attrs.value);
+      } else if (op->kind == OpKind::DimSize) {
+        x = k_.constant(dt, double(k_.sizeOf(op->attrs.dim)));
+      } else if (op->kind == OpKind::Broadcast) {
+        const RowState &s = state.at(op);
+        llvm::Value *at = s.lastStride
+                              ? b_.CreateNSWAdd(s.base, b_.CreateNSWMul(j, k_.i64(s.lastStride)))
+                              : s.base;
+        x = k_.load(dt, buffer(op->operands[0]), at);
+      } else if (op->kind == OpKind::OneHot) {
+        llvm::Value *hit = b_.CreateICmpEQ(state.at(op).label, b_.CreateTrunc(j, b_.getInt32Ty()));
+        x = k_.toMask(hit, dt);
+      } else {
+        std::vector<llvm::Value *> xs;
+        for (const ir::Value *v : op->operands)
+          xs.push_back(operand(v));
+        x = emitScalar(k_, *op, xs);
+      }
+      value[&op->result] = x;
+    }
+    for (const ir::Value *v : g_.stored)
+      if (!(anchored_ && v == &first->result))
+        k_.store(v->type.dtype, value.at(v), buffer(v), flat);
+  }
+
+  KernelBuilder &k_;
+  llvm::IRBuilder<> &b_;
+  const GroupKernel &g_;
+  const MemoryPlan &plan_;
+  std::unordered_map<const ir::Value *, llvm::Value *> buffers_;
+  llvm::Value *anchorRows_;
+  Sizes shape_, outer_;
+  int64_t n_ = 1;
+  bool anchored_ = false;
 };
 
 } // namespace
@@ -39,101 +146,118 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
   KernelBuilder k(fn, first, anchorShapes, plan.of(&first.result).shape, g.opIndices.front(),
                   bindings);
   auto &b = k.b;
+  llvm::LLVMContext &ctx = fn->getContext();
+  llvm::Module &m = *fn->getParent();
+  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
   Sizes shape = plan.of(&g.ops.back()->result).shape;
   int64_t n = shape.empty() ? 1 : shape.back();
   int64_t total = product(shape);
   int64_t rows = n ? total / n : 0;
-  Sizes outer(shape.begin(), shape.empty() ? shape.end() : shape.end() - 1);
-  auto buffer = [&](const ir::Value *v) { return g.buffers.at(v); };
-  llvm::Value *anchorBuffer = !anchored                        ? nullptr
-                              : g.buffers.count(&first.result) ? buffer(&first.result)
-                                                               : g.anchorRows;
 
-  auto epilogue = [&](llvm::Value *row) {
-    // The row's indices along the outer axes.
-    std::vector<llvm::Value *> index(outer.size());
-    llvm::Value *rest = row;
-    for (size_t d = outer.size(); d-- > 0;) {
-      index[d] = b.CreateURem(rest, k.i64(outer[d]));
-      rest = b.CreateUDiv(rest, k.i64(outer[d]));
-    }
-    std::unordered_map<const ir::Op *, RowState> state;
-    for (size_t i = 0; i < g.ops.size(); ++i) {
-      const ir::Op &op = *g.ops[i];
-      if (op.kind == OpKind::Broadcast) {
-        // Operand axes align at the end; a size-1 axis repeats (stride 0).
-        const Sizes &in = plan.of(op.operands[0]).shape;
-        Sizes inStrides = stridesOf(in), strides(shape.size(), 0);
-        size_t lead = shape.size() - in.size();
-        for (size_t d = 0; d < in.size(); ++d)
-          strides[lead + d] = in[d] == 1 ? 0 : inStrides[d];
-        RowState s;
-        s.base = k.linear(index, strides);
-        s.lastStride = strides.empty() ? 0 : strides.back();
-        state[&op] = s;
-      } else if (op.kind == OpKind::OneHot) {
-        RowState s;
-        s.label = k.load(DType::I32, buffer(op.operands[0]), row);
-        llvm::Value *bad =
-            b.CreateOr(b.CreateICmpSLT(s.label, b.getInt32(0)),
-                       b.CreateICmpSGE(s.label, b.getInt32(int32_t(op.attrs.classes))));
-        k.ifThen(bad, [&] { k.failAt(g.opIndices[i], row, s.label); });
-        state[&op] = s;
-      }
-    }
-    k.loop(0, n, [&](llvm::Value *j) {
-      llvm::Value *flat = b.CreateNSWAdd(b.CreateNSWMul(row, k.i64(n)), j);
-      std::unordered_map<const ir::Value *, llvm::Value *> value;
-      auto operand = [&](const ir::Value *v) {
-        auto it = value.find(v);
-        return it != value.end() ? it->second : k.load(v->type.dtype, buffer(v), flat);
-      };
-      for (const ir::Op *op : g.ops) {
-        DType dt = op->result.type.dtype;
-        llvm::Value *x = nullptr;
-        if (anchored && op == &first) {
-          x = k.load(dt, anchorBuffer, flat);
-        } else if (op->kind == OpKind::Constant) {
-          x = k.constant(dt, op->attrs.value);
-        } else if (op->kind == OpKind::DimSize) {
-          x = k.constant(dt, double(k.sizeOf(op->attrs.dim)));
-        } else if (op->kind == OpKind::Broadcast) {
-          const RowState &s = state.at(op);
-          llvm::Value *at = s.lastStride
-                                ? b.CreateNSWAdd(s.base, b.CreateNSWMul(j, k.i64(s.lastStride)))
-                                : s.base;
-          x = k.load(dt, buffer(op->operands[0]), at);
-        } else if (op->kind == OpKind::OneHot) {
-          llvm::Value *hit = b.CreateICmpEQ(state.at(op).label, b.CreateTrunc(j, b.getInt32Ty()));
-          x = k.toMask(hit, dt);
-        } else {
-          std::vector<llvm::Value *> xs;
-          for (const ir::Value *v : op->operands)
-            xs.push_back(operand(v));
-          x = emitScalar(k, *op, xs);
-        }
-        value[&op->result] = x;
-      }
-      for (const ir::Value *v : g.stored)
-        if (!(anchored && v == &first.result))
-          k.store(v->type.dtype, value.at(v), buffer(v), flat);
-    });
-  };
-
+  // The anchor's whole result first.
+  llvm::Value *anchorRows = nullptr;
   if (anchored) {
+    anchorRows = g.buffers.count(&first.result) ? g.buffers.at(&first.result)
+                 : g.anchorRows
+                     ? g.anchorRows
+                     : b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), g.scratch, g.anchorRowsOffset);
     std::vector<llvm::Value *> ins;
     for (const ir::Value *v : first.operands)
-      ins.push_back(buffer(v));
-    k.setPointers(anchorBuffer, ins, g.scratch, g.status);
-    k.rowDone = epilogue;
+      ins.push_back(g.buffers.at(v));
+    k.setPointers(anchorRows, ins, g.scratch, g.status);
     if (first.kind == OpKind::MatMul)
       emitMatMul(k);
     else
       emitNeural(k);
-  } else {
-    k.setPointers(nullptr, {}, g.scratch, g.status);
-    k.loop(0, rows, epilogue);
   }
+
+  // The row function takes the group's buffers as parameters (each distinct
+  // pointer once, none aliasing another, so its loops vectorize without
+  // run-time checks), then the anchor's rows, the status word and the range
+  // of rows. A task trampoline unpacks them for the thread pool.
+  std::vector<llvm::Value *> pointers;
+  std::vector<size_t> slotOf; // per entry of `order`
+  std::vector<const ir::Value *> order;
+  for (const ir::Op *op : g.ops) {
+    auto note = [&](const ir::Value *v) {
+      if (!g.buffers.count(v) || std::find(order.begin(), order.end(), v) != order.end())
+        return;
+      order.push_back(v);
+      llvm::Value *p = g.buffers.at(v);
+      auto at = std::find(pointers.begin(), pointers.end(), p);
+      slotOf.push_back(size_t(at - pointers.begin()));
+      if (at == pointers.end())
+        pointers.push_back(p);
+    };
+    for (const ir::Value *v : op->operands)
+      note(v);
+    note(&op->result);
+  }
+  std::vector<llvm::Type *> params(pointers.size() + 2, ptr);
+  params.push_back(b.getInt64Ty());
+  params.push_back(b.getInt64Ty());
+  auto *rowsFn =
+      llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+                             llvm::GlobalValue::InternalLinkage, fn->getName() + "_rows", m);
+  rowsFn->addFnAttr(llvm::Attribute::NoUnwind);
+  rowsFn->addFnAttr(llvm::Attribute::NoInline);
+  for (const char *attr : {"target-cpu", "target-features", "prefer-vector-width"})
+    if (fn->hasFnAttribute(attr))
+      rowsFn->addFnAttr(fn->getFnAttribute(attr));
+  for (unsigned i = 0; i <= pointers.size(); ++i) {
+    rowsFn->addParamAttr(i, llvm::Attribute::NoAlias);
+    rowsFn->addParamAttr(i, llvm::Attribute::NoCapture);
+  }
+  {
+    KernelBuilder r(rowsFn, first, anchorShapes, plan.of(&first.result).shape, g.opIndices.front(),
+                    bindings);
+    std::unordered_map<const ir::Value *, llvm::Value *> buffers;
+    for (size_t i = 0; i < order.size(); ++i)
+      buffers[order[i]] = rowsFn->getArg(unsigned(slotOf[i]));
+    unsigned anchorArg = unsigned(pointers.size());
+    r.setPointers(nullptr, {}, nullptr, rowsFn->getArg(anchorArg + 1));
+    RowEmitter emitter(r, g, plan, std::move(buffers), rowsFn->getArg(anchorArg));
+    r.loopBetween(rowsFn->getArg(anchorArg + 2), rowsFn->getArg(anchorArg + 3),
+                  [&](llvm::Value *row) { emitter.row(row); });
+    r.b.CreateRetVoid();
+  }
+  llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+  std::vector<llvm::Value *> args = pointers;
+  args.push_back(anchorRows ? anchorRows : null);
+  args.push_back(g.status);
+
+  if (total < kParallelElements || rows < 2) {
+    std::vector<llvm::Value *> call = args;
+    call.push_back(k.i64(0));
+    call.push_back(k.i64(rows));
+    b.CreateCall(rowsFn, call);
+    b.CreateRetVoid();
+    return;
+  }
+  // The trampoline: void task(ptr context, i64 begin, i64 end).
+  auto *taskFn =
+      llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx),
+                                                     {ptr, b.getInt64Ty(), b.getInt64Ty()}, false),
+                             llvm::GlobalValue::InternalLinkage, fn->getName() + "_row_tasks", m);
+  taskFn->addFnAttr(llvm::Attribute::NoUnwind);
+  {
+    llvm::IRBuilder<> t(llvm::BasicBlock::Create(ctx, "entry", taskFn));
+    std::vector<llvm::Value *> call;
+    for (size_t i = 0; i < args.size(); ++i)
+      call.push_back(t.CreateLoad(ptr, t.CreateConstInBoundsGEP1_64(ptr, taskFn->getArg(0), i)));
+    call.push_back(taskFn->getArg(1));
+    call.push_back(taskFn->getArg(2));
+    t.CreateCall(rowsFn, call);
+    t.CreateRetVoid();
+  }
+  llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+  llvm::Value *context = entry.CreateAlloca(llvm::ArrayType::get(ptr, args.size()));
+  for (size_t i = 0; i < args.size(); ++i)
+    b.CreateStore(args[i], b.CreateConstInBoundsGEP1_64(ptr, context, i));
+  llvm::FunctionCallee parallelFor = m.getOrInsertFunction(
+      "nabla_parallel_for",
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, b.getInt64Ty()}, false));
+  b.CreateCall(parallelFor, {taskFn, context, k.i64(rows)});
   b.CreateRetVoid();
 }
 

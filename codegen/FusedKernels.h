@@ -21,8 +21,10 @@ struct GroupKernel {
   /// The pointer of every stored value and every value read from memory.
   std::unordered_map<const ir::Value *, llvm::Value *> buffers;
   /// Where the anchor computes its rows when it is not stored: a stored
-  /// value's buffer (plan's anchorBuffer), else scratch.
+  /// value's buffer (the plan's anchorBuffer), else (null) the scratch
+  /// space at anchorRowsOffset.
   llvm::Value *anchorRows = nullptr;
+  size_t anchorRowsOffset = 0;
   llvm::Value *scratch = nullptr;
   llvm::Value *status = nullptr;
 };

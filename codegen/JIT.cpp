@@ -1,17 +1,21 @@
 #include "codegen/JIT.h"
 #include "codegen/Target.h"
+#include "runtime/ThreadPool.h"
 
+#include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/Error.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
 
 namespace nabla::codegen {
 
 struct JIT::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::vector<llvm::orc::ResourceTrackerSP> units; ///< by addObjects handle
 };
 
 JIT::JIT() : impl_(std::make_unique<Impl>()) {}
@@ -40,6 +44,15 @@ std::unique_ptr<JIT> JIT::create(int optLevel, std::string &error) {
     return nullptr;
   }
   (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  // The runtime's entry points, by address (the tool does not export them).
+  llvm::orc::SymbolMap runtime;
+  runtime[(*jit)->mangleAndIntern("nabla_parallel_for")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&nabla_parallel_for),
+      llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  if (llvm::Error e = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(runtime))) {
+    error = llvm::toString(std::move(e));
+    return nullptr;
+  }
   std::unique_ptr<JIT> result(new JIT());
   result->impl_->jit = std::move(*jit);
   return result;
@@ -54,6 +67,27 @@ bool JIT::addModule(std::unique_ptr<llvm::LLVMContext> context,
     return false;
   }
   return true;
+}
+
+int JIT::addObjects(const std::vector<std::string> &objects, std::string &error) {
+  auto tracker = impl_->jit->getMainJITDylib().createResourceTracker();
+  for (const std::string &object : objects) {
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "nabla-step.o");
+    if (llvm::Error e = impl_->jit->addObjectFile(tracker, std::move(buffer))) {
+      error = llvm::toString(std::move(e));
+      llvm::consumeError(tracker->remove());
+      return -1;
+    }
+  }
+  impl_->units.push_back(tracker);
+  return int(impl_->units.size() - 1);
+}
+
+void JIT::removeObjects(int handle) {
+  if (handle >= 0 && size_t(handle) < impl_->units.size() && impl_->units[size_t(handle)]) {
+    llvm::consumeError(impl_->units[size_t(handle)]->remove());
+    impl_->units[size_t(handle)] = nullptr;
+  }
 }
 
 void *JIT::lookup(const std::string &symbol, std::string &error) {

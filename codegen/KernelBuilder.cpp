@@ -92,9 +92,23 @@ void KernelBuilder::loop(int64_t begin, int64_t end,
   });
 }
 
+void KernelBuilder::loopBetween(llvm::Value *begin, llvm::Value *end,
+                                const std::function<void(llvm::Value *)> &body) {
+  reduceBetween(begin, end, nullptr, [&](llvm::Value *i, llvm::Value *) {
+    body(i);
+    return nullptr;
+  });
+}
+
 llvm::Value *
 KernelBuilder::reduce(int64_t begin, int64_t end, llvm::Value *init,
                       const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body) {
+  return reduceBetween(i64(begin), i64(end), init, body);
+}
+
+llvm::Value *KernelBuilder::reduceBetween(
+    llvm::Value *begin, llvm::Value *end, llvm::Value *init,
+    const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body) {
   llvm::LLVMContext &ctx = fn->getContext();
   llvm::BasicBlock *preheader = b.GetInsertBlock();
   llvm::BasicBlock *header = llvm::BasicBlock::Create(ctx, "loop", fn);
@@ -103,13 +117,13 @@ KernelBuilder::reduce(int64_t begin, int64_t end, llvm::Value *init,
   b.CreateBr(header);
   b.SetInsertPoint(header);
   llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2, "i");
-  i->addIncoming(i64(begin), preheader);
+  i->addIncoming(begin, preheader);
   llvm::PHINode *acc = nullptr;
   if (init) {
     acc = b.CreatePHI(init->getType(), 2, "acc");
     acc->addIncoming(init, preheader);
   }
-  b.CreateCondBr(b.CreateICmpSLT(i, i64(end)), bodyBlock, exit);
+  b.CreateCondBr(b.CreateICmpSLT(i, end), bodyBlock, exit);
   b.SetInsertPoint(bodyBlock);
   llvm::Value *next = body(i, acc);
   llvm::BasicBlock *latch = b.GetInsertBlock();

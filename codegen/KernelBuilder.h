@@ -51,10 +51,6 @@ public:
   void setPointers(llvm::Value *out, std::vector<llvm::Value *> ins, llvm::Value *scratch,
                    llvm::Value *status);
 
-  /// When set, an op whose rows (runs of the last axis, numbered in order)
-  /// become final one at a time calls it with each finished row: a fused
-  /// kernel's epilogue.
-  std::function<void(llvm::Value *row)> rowDone;
   DType outType() const { return op.result.type.dtype; }
   DType inType(size_t i) const { return op.operands[i]->type.dtype; }
 
@@ -72,9 +68,16 @@ public:
 
   /// for (i = begin; i < end; ++i) body(i)
   void loop(int64_t begin, int64_t end, const std::function<void(llvm::Value *)> &body);
+  /// The same with bounds known only at run time.
+  void loopBetween(llvm::Value *begin, llvm::Value *end,
+                   const std::function<void(llvm::Value *)> &body);
   /// acc = init; for (i ...) acc = body(i, acc); returns acc.
   llvm::Value *reduce(int64_t begin, int64_t end, llvm::Value *init,
                       const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body);
+  /// The same with bounds known only at run time.
+  llvm::Value *
+  reduceBetween(llvm::Value *begin, llvm::Value *end, llvm::Value *init,
+                const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body);
   /// Nested loops over `shape` in row-major order: body(indices).
   void forEachIndex(const Sizes &shape,
                     const std::function<void(const std::vector<llvm::Value *> &)> &body);

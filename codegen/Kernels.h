@@ -12,9 +12,15 @@ void emitKernel(KernelBuilder &k);
 void emitElementwise(KernelBuilder &k);  ///< ElementwiseKernels.cpp
 void emitDataMovement(KernelBuilder &k); ///< DataMovementKernels.cpp
 void emitReduction(KernelBuilder &k);    ///< ReductionKernels.cpp
-void emitMatMul(KernelBuilder &k);       ///< MatMulKernels.cpp
-void emitNeural(KernelBuilder &k);       ///< NeuralKernels.cpp
-void emitConvolution(KernelBuilder &k);  ///< ConvolutionKernels.cpp
+void emitMatMul(KernelBuilder &k);       ///< MatMulKernels.cpp: simple loops, or emitGemm
+void emitGemm(KernelBuilder &k);         ///< GemmKernels.cpp: tiled, blocked, parallel
+
+/// Whether a matmul of these shapes is worth the tiled kernel.
+bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
+/// Scratch space the tiled kernel needs (packed panels of a transposed B).
+size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
+void emitNeural(KernelBuilder &k);      ///< NeuralKernels.cpp
+void emitConvolution(KernelBuilder &k); ///< ConvolutionKernels.cpp
 
 /// The value element-wise `op` computes from one element of each operand
 /// (`x`, in order): the scalar formula shared by every kernel that does

@@ -14,6 +14,10 @@
 namespace nabla::codegen {
 
 void emitMatMul(KernelBuilder &k) {
+  if (useGemm(k.op, k.outShape, k.inShapes)) {
+    emitGemm(k);
+    return;
+  }
   DType dt = k.outType();
   const Sizes &c = k.outShape;
   size_t r = c.size();
@@ -48,20 +52,10 @@ void emitMatMul(KernelBuilder &k) {
         k.storeOut(k.add(k.load(dt, k.out(), ci), k.mul(aip, bt2(p, j))), ci);
       });
     };
-    // A fused kernel's epilogue runs on each row as soon as it is final.
-    auto rowDone = [&](llvm::Value *i) {
-      if (k.rowDone)
-        k.rowDone(b.CreateNSWAdd(b.CreateNSWMul(bt, k.i64(m)), i));
-    };
     if (!tb && !ta) {
-      k.loop(0, m, [&](llvm::Value *i) {
-        k.loop(0, kk, [&](llvm::Value *p) { axpy(i, p); });
-        rowDone(i);
-      });
+      k.loop(0, m, [&](llvm::Value *i) { k.loop(0, kk, [&](llvm::Value *p) { axpy(i, p); }); });
     } else if (!tb) {
       k.loop(0, kk, [&](llvm::Value *p) { k.loop(0, m, [&](llvm::Value *i) { axpy(i, p); }); });
-      if (k.rowDone)
-        k.loop(0, m, rowDone);
     } else {
       k.loop(0, m, [&](llvm::Value *i) {
         k.loop(0, n, [&](llvm::Value *j) {
@@ -71,7 +65,6 @@ void emitMatMul(KernelBuilder &k) {
               });
           k.storeOut(dot, cIndex(i, j));
         });
-        rowDone(i);
       });
     }
   });

@@ -1,5 +1,6 @@
 #include "codegen/MemoryPlan.h"
 
+#include "codegen/Kernels.h"
 #include "ir/Groups.h"
 #include "runtime/Tensor.h"
 
@@ -11,10 +12,14 @@ namespace nabla::codegen {
 
 using namespace ir;
 
-size_t scratchBytesFor(const Op &op, const ValueLayout &result) {
-  // logsumexp keeps the running sum of each group next to its maximum.
+size_t scratchBytesFor(const Op &op, const std::vector<std::vector<int64_t>> &operands,
+                       const ValueLayout &result) {
+  // logsumexp keeps the running sum of each group next to its maximum; a
+  // tiled matmul packs a transposed B.
   if (op.kind == OpKind::LogSumExp)
     return result.bytes;
+  if (op.kind == OpKind::MatMul)
+    return gemmScratchBytes(op, result.shape, operands);
   return 0;
 }
 
@@ -191,15 +196,21 @@ std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindi
     const Op &first = *ops.front();
     // Scratch: logsumexp's, or the result of an anchor kept in registers when
     // no stored value of the group can hold it.
+    std::vector<std::vector<int64_t>> operandShapes;
+    for (const Value *v : first.operands)
+      operandShapes.push_back(plan.values_.at(v).shape);
     size_t scratch = 0;
-    if (ops.size() == 1) {
-      scratch = scratchBytesFor(first, plan.values_.at(&first.result));
-    } else if (canAnchorGroup(first) && plan.values_.at(&first.result).place == Place::Register) {
+    if (ops.size() == 1 || canAnchorGroup(first))
+      scratch = scratchBytesFor(first, operandShapes, plan.values_.at(&first.result));
+    if (ops.size() > 1 && canAnchorGroup(first) &&
+        plan.values_.at(&first.result).place == Place::Register) {
       for (const Value *v : kernel.stored)
         if (v->type.dtype == first.result.type.dtype && !kernel.anchorBuffer)
           kernel.anchorBuffer = v;
-      if (!kernel.anchorBuffer)
-        scratch = plan.values_.at(&first.result).bytes;
+      if (!kernel.anchorBuffer) {
+        kernel.anchorRowsOffset = roundUp(scratch);
+        scratch = kernel.anchorRowsOffset + plan.values_.at(&first.result).bytes;
+      }
     }
     if (scratch) {
       kernel.scratchBytes = scratch;

@@ -62,6 +62,8 @@ struct KernelPlan {
   /// buffer of this stored value of the group (each element is read before
   /// the epilogue writes it); null: into scratch space.
   const ir::Value *anchorBuffer = nullptr;
+  /// Otherwise: where in the scratch space the anchor's rows go.
+  size_t anchorRowsOffset = 0;
   /// Stored values written over an input that dies here (value, input): the
   /// kernel reads and writes that buffer through one pointer.
   std::vector<std::pair<const ir::Value *, const ir::Value *>> overwrites;
@@ -99,7 +101,9 @@ private:
   size_t arenaBytes_ = 0, unplannedBytes_ = 0;
 };
 
-/// Bytes of scratch space an unfused `op` needs beyond its result.
-size_t scratchBytesFor(const ir::Op &op, const ValueLayout &result);
+/// Bytes of scratch space `op` (alone, or anchoring a group) needs beyond
+/// its result, given its operands' shapes.
+size_t scratchBytesFor(const ir::Op &op, const std::vector<std::vector<int64_t>> &operands,
+                       const ValueLayout &result);
 
 } // namespace nabla::codegen

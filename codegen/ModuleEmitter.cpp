@@ -85,6 +85,18 @@ KernelParams paramsOf(const KernelPlan &kernel) {
   return p;
 }
 
+/// How much code a kernel is likely to become, to balance the modules.
+int kernelWeight(const ir::Function &fn, const KernelPlan &kernel) {
+  int weight = int(kernel.opCount);
+  for (size_t i = 0; i < kernel.opCount; ++i) {
+    ir::OpKind kind = fn.ops[kernel.firstOp + i]->kind;
+    if (kind == ir::OpKind::MatMul || kind == ir::OpKind::Conv2d ||
+        kind == ir::OpKind::Conv2dBackwardInput || kind == ir::OpKind::Conv2dBackwardWeight)
+      weight += 16;
+  }
+  return weight;
+}
+
 } // namespace
 
 std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPlan &plan,
@@ -93,18 +105,35 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPla
                                          std::vector<KernelInfo> *kernels) {
   auto m = std::make_unique<llvm::Module>("nabla." + fn.name, ctx);
   m->setTargetTriple(hostTarget().triple);
-  std::unordered_map<const ir::Value *, std::string> names = ir::valueNames(fn);
+  emitModules(fn, plan, bindings, {m.get()}, "", entryName, sources, kernels);
+  return m;
+}
 
-  // The kernels.
+void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::SymbolBindings &bindings,
+                 const std::vector<llvm::Module *> &modules, const std::string &prefix,
+                 const std::string &entryName, const SourceManager *sources,
+                 std::vector<KernelInfo> *kernels) {
+  std::unordered_map<const ir::Value *, std::string> names = ir::valueNames(fn);
+  llvm::Module *m = modules[0];
+  llvm::LLVMContext &ctx = m->getContext();
+  std::vector<int> load(modules.size(), 0);
+  // The entry module holds the entry and counts as some load already.
+  load[0] = 4;
+
+  // The kernels, each in the least loaded module.
   std::vector<llvm::Function *> kernelFns;
   std::vector<KernelParams> kernelParams;
   for (const KernelPlan &kernel : plan.kernels()) {
     const ir::Op &first = *fn.ops[kernel.firstOp];
     bool grouped = kernel.opCount > 1;
-    std::string name =
-        fmt::format("k{}_{}{}", kernel.firstOp, grouped ? "fused_" : "", first.info().name);
+    std::string name = fmt::format("{}k{}_{}{}", prefix, kernel.firstOp, grouped ? "fused_" : "",
+                                   first.info().name);
     KernelParams params = paramsOf(kernel);
-    llvm::Function *kernelFn = declareKernel(*m, name, params.readOnly);
+    size_t home = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    load[home] += kernelWeight(fn, kernel);
+    llvm::Function *kernelFn = declareKernel(*modules[home], name, params.readOnly);
+    if (modules.size() > 1)
+      kernelFn->setLinkage(llvm::GlobalValue::ExternalLinkage);
     std::unordered_map<const ir::Value *, llvm::Value *> pointers;
     for (size_t i = 0; i < params.values.size(); ++i)
       pointers[params.values[i]] = kernelFn->getArg(unsigned(i));
@@ -123,7 +152,8 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPla
       group.stored = kernel.stored;
       group.buffers = pointers;
       group.scratch = scratch;
-      group.anchorRows = kernel.anchorBuffer ? pointers.at(kernel.anchorBuffer) : scratch;
+      group.anchorRows = kernel.anchorBuffer ? pointers.at(kernel.anchorBuffer) : nullptr;
+      group.anchorRowsOffset = kernel.anchorRowsOffset;
       group.status = status;
       emitGroup(kernelFn, group, plan, bindings);
     } else {
@@ -138,6 +168,13 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPla
       builder.setPointers(pointers.at(&first.result), ins, scratch, status);
       emitKernel(builder);
       description = describe(first, plan, sources, names);
+    }
+    // The entry calls it through a declaration in its own module.
+    if (kernelFn->getParent() != m) {
+      std::vector<llvm::Type *> types(kernelFn->arg_size(), llvm::PointerType::get(ctx, 0));
+      kernelFn =
+          llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), types, false),
+                                 llvm::GlobalValue::ExternalLinkage, name, *m);
     }
     kernelFns.push_back(kernelFn);
     kernelParams.push_back(std::move(params));
@@ -185,7 +222,6 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPla
     b.CreateMemCpy(dst, llvm::MaybeAlign(64), pointerOf(v), llvm::MaybeAlign(64), l.bytes);
   }
   b.CreateRetVoid();
-  return m;
 }
 
 } // namespace nabla::codegen

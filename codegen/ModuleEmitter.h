@@ -31,6 +31,16 @@ struct KernelInfo {
   std::string description; ///< "%h1 = relu ... : f32[128, 256] at fashion_mlp.nn:15:10"
 };
 
+/// Emits the step into `modules` (each in its own context, so that they
+/// can be optimized and compiled in parallel): each kernel, named
+/// `prefix`k<N>_..., into the least loaded module (external when there are
+/// several), and the entry `entryName` into modules[0].
+void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::SymbolBindings &bindings,
+                 const std::vector<llvm::Module *> &modules, const std::string &prefix,
+                 const std::string &entryName, const SourceManager *sources,
+                 std::vector<KernelInfo> *kernels);
+
+/// The step as one module, kernels named k<N>_... (for dumps).
 std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPlan &plan,
                                          const ir::SymbolBindings &bindings,
                                          llvm::LLVMContext &context, const std::string &entryName,

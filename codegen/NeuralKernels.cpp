@@ -57,9 +57,6 @@ void emitNeural(KernelBuilder &k) {
         llvm::Value *shifted = k.sub(k.loadIn(0, index), m);
         k.storeOut(logarithm ? k.sub(shifted, logSum) : k.exp(k.sub(shifted, logSum)), index);
       });
-      // Fused only over the last axis: the line is row base / n.
-      if (k.rowDone)
-        k.rowDone(k.b.CreateExactUDiv(base, k.i64(n)));
     });
     return;
   }

@@ -31,6 +31,7 @@ struct Group {
   Shape shape;
   std::vector<Op *> ops; ///< in order, copies of leaves before the op that reads them
   size_t first = 0;      ///< position of its first op in the original order
+  bool anchored = false; ///< starts with a matmul or softmax
 };
 
 class Fuser {
@@ -43,6 +44,8 @@ public:
   bool run() {
     for (size_t i = 0; i < fn_.ops.size(); ++i)
       place(*fn_.ops[i]);
+    while (mergeOnce()) {
+    }
     if (!schedule())
       return false;
     removeDeadOps(fn_);
@@ -112,7 +115,7 @@ private:
         }
     if (g < 0) {
       g = int(groups_.size());
-      groups_.push_back({op.result.type.shape, {}, position_.at(&op)});
+      groups_.push_back({op.result.type.shape, {}, position_.at(&op), canAnchorGroup(op)});
     }
     // Leaves read element-wise are computed in the group itself.
     if (!canAnchorGroup(op))
@@ -125,6 +128,46 @@ private:
       }
     groupOf_[&op] = g;
     groups_[size_t(g)].ops.push_back(&op);
+  }
+
+  /// Merges a group into one it reads from, when both have one shape, the
+  /// reader has no anchor, and nothing else between them would need the
+  /// first group before and the second after: ops that each start a group
+  /// of their own (they read only arguments, or values of other shapes)
+  /// end up with the ops that combine them. Returns whether it merged.
+  bool mergeOnce() {
+    for (size_t g2 = 0; g2 < groups_.size(); ++g2) {
+      Group &reader = groups_[g2];
+      if (reader.ops.empty() || reader.anchored)
+        continue;
+      for (const Op *op : reader.ops)
+        for (const Value *v : op->operands) {
+          auto from = v->def ? groupOf_.find(v->def) : groupOf_.end();
+          if (from == groupOf_.end() || from->second == int(g2))
+            continue;
+          int g1 = from->second;
+          if (!(groups_[size_t(g1)].shape == reader.shape) || !canMerge(g1, int(g2)))
+            continue;
+          Group &into = groups_[size_t(g1)];
+          for (Op *member : reader.ops)
+            groupOf_[member] = g1;
+          into.ops.insert(into.ops.end(), reader.ops.begin(), reader.ops.end());
+          into.first = std::min(into.first, reader.first);
+          reader.ops.clear();
+          return true;
+        }
+    }
+    return false;
+  }
+
+  /// Whether group `g2` (which reads from `g1`) can join `g1`: nothing it
+  /// reads from elsewhere is computed from g1.
+  bool canMerge(int g1, int g2) {
+    for (const Op *op : groups_[size_t(g2)].ops)
+      for (const Value *v : op->operands)
+        if (!inGroup(v, g1) && !inGroup(v, g2) && dependsOn(v, g1))
+          return false;
+    return true;
   }
 
   /// The group's copy of `leaf` (one per group).

@@ -18,10 +18,22 @@ DataSource sourceForFile(const std::string &path) {
   return s;
 }
 
-std::optional<Tensor> loadSource(const DataSource &source, DType dtype, std::string &error) {
+int64_t Examples::numel() const { return compact() ? int64_t(bytes.size()) : values.numel(); }
+
+/// Examples held as a tensor.
+static std::optional<Examples> asExamples(std::optional<Tensor> t) {
+  if (!t)
+    return std::nullopt;
+  Examples e;
+  e.shape = t->shape();
+  e.values = std::move(*t);
+  return e;
+}
+
+std::optional<Examples> loadSource(const DataSource &source, DType dtype, std::string &error) {
   switch (source.kind) {
-  case DataSource::Kind::Idx: return readIdx(source.path, dtype, source.scale, error);
-  case DataSource::Kind::Csv: return readCsv(source, dtype, error);
+  case DataSource::Kind::Idx: return readIdxExamples(source.path, dtype, source.scale, error);
+  case DataSource::Kind::Csv: return asExamples(readCsv(source, dtype, error));
   case DataSource::Kind::Npy: {
     std::optional<Tensor> t = readNpy(source.path, error);
     if (!t)
@@ -31,12 +43,12 @@ std::optional<Tensor> loadSource(const DataSource &source, DType dtype, std::str
         error = "the file holds floating-point values, but the input holds i32 labels";
         return std::nullopt;
       }
-      return t;
+      return asExamples(std::move(t));
     }
     Tensor out(dtype, t->shape());
     for (int64_t i = 0; i < t->numel(); ++i)
       out.set(i, t->get(i) * source.scale);
-    return out;
+    return asExamples(std::move(out));
   }
   }
   return std::nullopt;

@@ -64,7 +64,7 @@ std::optional<Dataset> Dataset::load(const ir::Function &fn,
     }
     const DataSource &ds0 = source->second;
     std::string error;
-    std::optional<Tensor> t = loadSource(ds0, arg->value.type.dtype, error);
+    std::optional<Examples> t = loadSource(ds0, arg->value.type.dtype, error);
     if (!t) {
       diags.fileError(ds0.path, "{}", error);
       ok = false;
@@ -76,13 +76,13 @@ std::optional<Dataset> Dataset::load(const ir::Function &fn,
       perExample.push_back(declared[d].coefficient());
     int64_t wanted =
         std::accumulate(perExample.begin(), perExample.end(), int64_t(1), std::multiplies<>());
-    int64_t n = t->rank() == 0 ? 1 : t->shape()[0];
+    int64_t n = t->shape.empty() ? 1 : t->shape[0];
     int64_t each = n == 0 ? 0 : t->numel() / n;
     if (each != wanted) {
       diags.fileError(ds0.path,
                       "each example holds {} values ({} examples of {}), but input '{}' "
                       "({}) needs {} per example",
-                      each, n, t->shapeStr(), name, arg->value.type.str(), wanted);
+                      each, n, sizesStr(t->shape), name, arg->value.type.str(), wanted);
       ok = false;
       continue;
     }
@@ -116,8 +116,8 @@ bool Dataset::checkLabels(const ir::Function &fn, DiagnosticEngine &diags) const
     int64_t classes = ir::classCount(fn, &arg->value, {});
     if (!classes)
       continue;
-    const int32_t *labels = examples_[i].data<int32_t>();
-    for (int64_t k = 0; k < examples_[i].numel(); ++k)
+    const int32_t *labels = examples_[i].values.data<int32_t>();
+    for (int64_t k = 0; k < examples_[i].values.numel(); ++k)
       if (labels[k] < 0 || labels[k] >= classes) {
         diags.fileError(paths_[i],
                         "label {} at position {} (counting from 0) of input '{}' is outside "
@@ -144,9 +144,28 @@ void Dataset::prepareBatch(int64_t n, std::vector<Tensor> &batch) const {
 void Dataset::gather(const std::vector<int64_t> &order, int64_t begin, int64_t n,
                      std::vector<Tensor> &batch) const {
   for (size_t i = 0; i < names_.size(); ++i) {
-    const Tensor &all = examples_[i];
-    size_t bytes = all.byteSize() / size_t(count_);
-    const char *src = static_cast<const char *>(all.raw());
+    const Examples &all = examples_[i];
+    if (all.compact()) {
+      // Bytes become the input's floats here, batch by batch.
+      size_t each = all.bytes.size() / size_t(count_);
+      Tensor &out = batch[i];
+      for (int64_t k = 0; k < n; ++k) {
+        const uint8_t *src = all.bytes.data() + size_t(order[size_t(begin + k)]) * each;
+        int64_t base = k * int64_t(each);
+        if (out.dtype() == DType::F32) {
+          float *dst = out.data<float>() + base;
+          for (size_t e = 0; e < each; ++e)
+            dst[e] = float(double(src[e]) * all.scale);
+        } else {
+          double *dst = out.data<double>() + base;
+          for (size_t e = 0; e < each; ++e)
+            dst[e] = double(src[e]) * all.scale;
+        }
+      }
+      continue;
+    }
+    size_t bytes = all.values.byteSize() / size_t(count_);
+    const char *src = static_cast<const char *>(all.values.raw());
     char *dst = static_cast<char *>(batch[i].raw());
     for (int64_t k = 0; k < n; ++k)
       std::memcpy(dst + size_t(k) * bytes, src + size_t(order[size_t(begin + k)]) * bytes, bytes);

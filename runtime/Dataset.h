@@ -12,6 +12,7 @@
 #include "frontend/Diagnostics.h"
 #include "frontend/Program.h"
 #include "ir/IR.h"
+#include "runtime/DataSources.h"
 #include "runtime/Tensor.h"
 
 #include <optional>
@@ -48,7 +49,7 @@ private:
 
   std::vector<std::string> names_;
   std::vector<std::string> paths_; ///< the source of each input
-  std::vector<Tensor> examples_;   ///< [N, per-example...] per input
+  std::vector<Examples> examples_; ///< [N, per-example...] per input
   std::vector<DType> dtypes_;
   std::vector<std::vector<int64_t>> perExample_;
   bool batched_ = true;

@@ -63,8 +63,16 @@ double idxElement(const unsigned char *e, unsigned type) {
 
 } // namespace
 
-std::optional<Tensor> parseIdx(std::string_view bytes, DType dtype, double scale,
-                               std::string &error) {
+/// The checked header of an IDX file: element type and size, shape, and
+/// where the data starts; the data is all there.
+struct IdxLayout {
+  unsigned type;
+  size_t elementSize;
+  std::vector<int64_t> shape;
+  size_t dataOffset;
+};
+
+static std::optional<IdxLayout> checkIdx(std::string_view bytes, DType dtype, std::string &error) {
   const auto *data = reinterpret_cast<const unsigned char *>(bytes.data());
   if (bytes.size() < 4) {
     error = "truncated: the 4-byte IDX header is missing";
@@ -118,33 +126,81 @@ std::optional<Tensor> parseIdx(std::string_view bytes, DType dtype, double scale
     error = "the file holds floating-point values, but the input holds i32 labels";
     return std::nullopt;
   }
-  if (!checkAllocation(dtype, shape, error))
+  return IdxLayout{type, elementSize, shape, headerSize};
+}
+
+std::optional<Tensor> parseIdx(std::string_view bytes, DType dtype, double scale,
+                               std::string &error) {
+  std::optional<IdxLayout> layout = checkIdx(bytes, dtype, error);
+  if (!layout || !checkAllocation(dtype, layout->shape, error))
     return std::nullopt;
-  Tensor t(dtype, shape);
-  const unsigned char *e = data + headerSize;
-  for (int64_t i = 0; i < t.numel(); ++i, e += elementSize) {
-    double v = idxElement(e, type);
+  Tensor t(dtype, layout->shape);
+  const auto *e = reinterpret_cast<const unsigned char *>(bytes.data()) + layout->dataOffset;
+  for (int64_t i = 0; i < t.numel(); ++i, e += layout->elementSize) {
+    double v = idxElement(e, layout->type);
     t.set(i, dtype == DType::I32 ? v : v * scale);
   }
   return t;
 }
 
-std::optional<Tensor> readIdx(const std::string &path, DType dtype, double scale,
-                              std::string &error) {
+std::optional<Examples> parseIdxExamples(std::string_view bytes, DType dtype, double scale,
+                                         std::string &error) {
+  std::optional<IdxLayout> layout = checkIdx(bytes, dtype, error);
+  if (!layout)
+    return std::nullopt;
+  Examples examples;
+  examples.shape = layout->shape;
+  if (layout->type == 0x08 && isFloat(dtype)) {
+    // Images: keep the bytes, a quarter of the floats they become.
+    examples.bytes.assign(bytes.begin() + std::ptrdiff_t(layout->dataOffset), bytes.end());
+    examples.scale = scale;
+    return examples;
+  }
+  std::optional<Tensor> t = parseIdx(bytes, dtype, scale, error);
+  if (!t)
+    return std::nullopt;
+  examples.values = std::move(*t);
+  return examples;
+}
+
+/// The bytes of an IDX file, decompressed when gzip (detected from the
+/// data); `gzipped` says which.
+static std::optional<std::string> idxBytes(const std::string &path, bool &gzipped,
+                                           std::string &error) {
   std::unique_ptr<llvm::MemoryBuffer> file = readBinaryFile(path, error);
   if (!file)
     return std::nullopt;
   std::string_view bytes(file->getBufferStart(), file->getBufferSize());
-  if (!isGzip(bytes))
-    return parseIdx(bytes, dtype, scale, error);
-  std::optional<std::string> inflated = gunzip(bytes, tensorMemoryLimit(), error);
-  if (!inflated)
+  gzipped = isGzip(bytes);
+  if (!gzipped)
+    return std::string(bytes);
+  return gunzip(bytes, tensorMemoryLimit(), error);
+}
+
+/// Parses the bytes of `path` with `parse`; errors in decompressed data say so.
+template <typename Parse>
+static auto readIdxWith(const std::string &path, std::string &error, Parse parse)
+    -> decltype(parse(std::string_view())) {
+  bool gzipped = false;
+  std::optional<std::string> bytes = idxBytes(path, gzipped, error);
+  if (!bytes)
     return std::nullopt;
-  file.reset();
-  std::optional<Tensor> t = parseIdx(*inflated, dtype, scale, error);
-  if (!t)
+  auto parsed = parse(*bytes);
+  if (!parsed && gzipped)
     error = "(decompressed) " + error;
-  return t;
+  return parsed;
+}
+
+std::optional<Tensor> readIdx(const std::string &path, DType dtype, double scale,
+                              std::string &error) {
+  return readIdxWith(path, error,
+                     [&](std::string_view b) { return parseIdx(b, dtype, scale, error); });
+}
+
+std::optional<Examples> readIdxExamples(const std::string &path, DType dtype, double scale,
+                                        std::string &error) {
+  return readIdxWith(path, error,
+                     [&](std::string_view b) { return parseIdxExamples(b, dtype, scale, error); });
 }
 
 } // namespace nabla

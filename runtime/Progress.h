@@ -24,6 +24,8 @@ public:
   /// `live`: redraw one line on a terminal.
   Progress(llvm::raw_fd_ostream &os, bool quiet, bool live);
 
+  /// Whether a live line is drawn (else step() does nothing).
+  bool live() const { return live_; }
   void startEpoch(int64_t epoch, int64_t epochs, int64_t steps);
   /// After a step: `values` are the running averages of the epoch.
   void step(int64_t done, const std::vector<std::pair<std::string, double>> &values,

@@ -1,4 +1,5 @@
 #include "runtime/Random.h"
+#include "runtime/Hash.h"
 
 #include <cmath>
 
@@ -12,15 +13,6 @@ uint64_t splitmix64(uint64_t &state) {
   return z ^ (z >> 31);
 }
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-/// FNV-1a: a stable hash of a name.
-uint64_t hashName(std::string_view name) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (char c : name) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001B3ull;
-  }
-  return h;
-}
 } // namespace
 
 Random::Random(uint64_t seed) {
@@ -29,7 +21,7 @@ Random::Random(uint64_t seed) {
     s = splitmix64(state);
 }
 
-Random::Random(uint64_t seed, std::string_view name) : Random(seed ^ rotl(hashName(name), 17)) {}
+Random::Random(uint64_t seed, std::string_view name) : Random(seed ^ rotl(fnv1a(name), 17)) {}
 
 uint64_t Random::next() {
   uint64_t result = rotl(s_[1] * 5, 7) * 9;

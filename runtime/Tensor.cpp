@@ -85,10 +85,12 @@ Tensor Tensor::convertedTo(DType dtype) const {
   return t;
 }
 
-std::string Tensor::shapeStr() const {
+std::string Tensor::shapeStr() const { return sizesStr(shape_); }
+
+std::string sizesStr(const std::vector<int64_t> &shape) {
   std::string out = "[";
-  for (size_t i = 0; i < shape_.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape_[i]);
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
   return out + "]";
 }
 

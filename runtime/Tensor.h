@@ -61,6 +61,9 @@ private:
 };
 
 /// The most bytes one tensor may hold: three quarters of physical memory.
+/// "[2, 3]".
+std::string sizesStr(const std::vector<int64_t> &shape);
+
 uint64_t tensorMemoryLimit();
 
 /// Checks that a tensor of `dtype` and `shape` can be allocated: every

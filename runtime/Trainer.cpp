@@ -254,10 +254,12 @@ bool Trainer::trainEpoch(const TrainSettings &settings, const Dataset &train, in
     seen += n;
     std::swap(current_, next_);
     std::swap(currentState_, nextState_);
-    std::vector<std::pair<std::string, double>> running = {{"loss", sums[0] / double(seen)}};
-    for (size_t i = 0; i < metricNames_.size(); ++i)
-      running.emplace_back(metricNames_[i], sums[i + 1] / double(seen));
-    progress.step(s + 1, running, double(seen) / since(start));
+    if (progress.live()) {
+      std::vector<std::pair<std::string, double>> running = {{"loss", sums[0] / double(seen)}};
+      for (size_t i = 0; i < metricNames_.size(); ++i)
+        running.emplace_back(metricNames_[i], sums[i + 1] / double(seen));
+      progress.step(s + 1, running, double(seen) / since(start));
+    }
   }
   for (double &v : sums)
     v /= double(seen);

@@ -12,8 +12,9 @@ packages=(
   clang-19 libclang-rt-19-dev   # the compiler; ASan/UBSan and libFuzzer runtimes
   llvm-19-dev llvm-19-tools     # LLVM libraries and CMake package; FileCheck-19
   libfmt-dev libgtest-dev zlib1g-dev
-  # Test oracles: /usr/bin/python3 with NumPy and PyTorch.
-  python3 python3-numpy python3-torch
+  # Test oracles and benchmark baselines: /usr/bin/python3 with NumPy and
+  # PyTorch, and OpenBLAS for PyTorch's (and the matmul benchmark's) BLAS.
+  python3 python3-numpy python3-torch libopenblas0-pthread
 )
 if [[ "${1:-}" == "--data" ]]; then
   packages+=(dataset-fashion-mnist)

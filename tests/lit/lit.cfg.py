@@ -12,8 +12,8 @@ config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in"]
 
 config.environment["PATH"] = os.pathsep.join(
     [config.nabla_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
-# Sanitizer settings pass through to the tool under test.
-for var in ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]:
+# Sanitizer settings and the kernel cache's folder pass through to the tool.
+for var in ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "NABLA_CACHE_DIR"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
 

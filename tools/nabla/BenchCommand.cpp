@@ -1,9 +1,13 @@
 //===- BenchCommand.cpp - `nabla bench` -----------------------------------===//
 //
-// Compiles the script's training step (its forward step when it has no
-// loss) for a batch size, reports the time of each compiler stage, then runs
-// the step on random data and reports its steady-state rate. Every symbolic
-// size is the batch size unless --size sets it.
+// Compiles what training runs — the training step with the optimizer's
+// update (the script's optimizer, adam without one) — or the forward step
+// when the script has no loss, for a batch size; reports the time of each
+// compiler stage; then runs the step on random data and reports its
+// steady-state rate. As in training, params and optimizer state live in two
+// sets of buffers that swap after each step, so nothing is allocated or
+// copied between steps. Every symbolic size is the batch size unless --size
+// sets it.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -11,6 +15,7 @@
 #include "Executor.h"
 
 #include "codegen/Target.h"
+#include "ir/Interpreter.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/raw_ostream.h>
@@ -19,12 +24,66 @@
 
 namespace nabla::commands {
 
+namespace {
+
+/// The function bench times: the update when there is a loss.
+ir::Function *functionToTime(driver::Compilation &c, const cli::Options &options) {
+  bool hasLoss = false;
+  for (const auto &fn : c.ir->functions)
+    hasLoss |= fn->findResult(ir::ResultRole::Loss) != nullptr;
+  if (!hasLoss)
+    return driver::stepToCompile(c);
+  return driver::buildUpdate(c, driver::optimizerFor(c, options));
+}
+
+/// Two sets of arguments, and for each the result tensors of a step that
+/// reads it: new params and state go into the other set.
+struct StepBuffers {
+  std::vector<Tensor> sets[2];
+  std::vector<Tensor> scalars; ///< the other results, one per result
+  std::vector<const Tensor *> args[2];
+  std::vector<Tensor *> results[2];
+};
+
+bool prepare(const ir::Function &fn, const ir::SymbolBindings &bindings, const std::string &script,
+             StepBuffers &s) {
+  std::optional<std::vector<Tensor>> drawn = driver::drawArguments(fn, bindings, 0, script);
+  if (!drawn)
+    return false;
+  s.sets[0] = std::move(*drawn);
+  for (size_t i = 0; i < fn.args.size(); ++i)
+    if (fn.args[i]->role == ir::ArgRole::State)
+      s.sets[0][i] =
+          Tensor(s.sets[0][i].dtype(), s.sets[0][i].shape()); // zeros, as training starts
+  for (const Tensor &t : s.sets[0])
+    s.sets[1].push_back(t.clone());
+  for (const ir::Result &r : fn.results)
+    s.scalars.emplace_back(r.value->type.dtype, *ir::concreteShape(r.value->type.shape, bindings));
+  for (int set = 0; set < 2; ++set) {
+    for (const Tensor &t : s.sets[set])
+      s.args[set].push_back(&t);
+    for (size_t j = 0; j < fn.results.size(); ++j) {
+      const ir::Result &r = fn.results[j];
+      Tensor *target = &s.scalars[j];
+      ir::ArgRole role = r.role == ir::ResultRole::State ? ir::ArgRole::State : ir::ArgRole::Param;
+      if (r.role == ir::ResultRole::Update || r.role == ir::ResultRole::State)
+        for (size_t i = 0; i < fn.args.size(); ++i)
+          if (fn.args[i]->role == role && fn.args[i]->value.name == r.name)
+            target = &s.sets[1 - set][i];
+      s.results[set].push_back(target);
+    }
+  }
+  return true;
+}
+
+} // namespace
+
 int bench(const cli::Options &options) {
   driver::Compilation c;
   int exitCode;
   if (!driver::compileToIR(options, c, exitCode))
     return exitCode;
-  ir::Function *fn = driver::stepToCompile(c);
+  ir::Function *fn = functionToTime(c, options);
   if (!fn || (!options.interp && !driver::optimize(c, *fn, options)))
     return driver::kUserError;
   int64_t batch = options.batch                       ? *options.batch
@@ -36,25 +95,37 @@ int bench(const cli::Options &options) {
   std::unique_ptr<driver::Executor> executor = driver::Executor::create(options, c);
   if (!executor)
     return driver::kUserError;
-
-  std::optional<std::vector<Tensor>> args = driver::drawArguments(*fn, bindings, 0, options.script);
-  if (!args)
+  StepBuffers buffers;
+  if (!prepare(*fn, bindings, options.script, buffers))
     return driver::kUserError;
-  std::vector<const Tensor *> pointers;
-  for (const Tensor &t : *args)
-    pointers.push_back(&t);
 
-  // The first run compiles; a few more warm the caches.
-  if (!executor->run(*fn, pointers, bindings)) {
-    c.diags.flush(llvm::errs());
-    return driver::kUserError;
+  // One step: compiled once, run in place; the interpreter allocates.
+  codegen::CompiledStep *step = nullptr;
+  if (codegen::Compiler *compiler = executor->compiler()) {
+    step = compiler->compile(*fn, bindings, c.sources, c.diags);
+    if (!step) {
+      c.diags.flush(llvm::errs());
+      return driver::kUserError;
+    }
   }
+  int set = 0;
+  auto run = [&]() -> bool {
+    bool ok = step ? step->runInto(buffers.args[set], buffers.results[set], c.diags)
+                   : executor->run(*fn, buffers.args[set], bindings).has_value();
+    if (step)
+      set = 1 - set;
+    return ok;
+  };
+  // A few runs warm the caches.
   for (int i = 0; i < 3; ++i)
-    executor->run(*fn, pointers, bindings);
+    if (!run()) {
+      c.diags.flush(llvm::errs());
+      return driver::kUserError;
+    }
   int64_t steps = options.steps ? *options.steps : 100;
   auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i)
-    executor->run(*fn, pointers, bindings);
+    run();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   llvm::raw_ostream &os = llvm::outs();
@@ -63,7 +134,7 @@ int bench(const cli::Options &options) {
                     options.interp ? "the interpreter" : codegen::hostTarget().cpu);
   driver::printTimes(c, executor->compiler() ? &executor->compiler()->times() : nullptr, os);
   double perStep = seconds / double(steps);
-  os << fmt::format("\n{} steps: {:.1f} us per step, {:.0f} steps/s, {:.0f} samples/s\n", steps,
+  os << fmt::format("\n{} steps: {:.2f} us per step, {:.0f} steps/s, {:.0f} samples/s\n", steps,
                     perStep * 1e6, 1 / perStep, double(batch) / perStep);
   return driver::kSuccess;
 }

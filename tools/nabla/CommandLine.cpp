@@ -1,6 +1,7 @@
 #include "CommandLine.h"
 
 #include "passes/Pipeline.h"
+#include "runtime/Version.h"
 
 #include <fmt/format.h>
 #include <llvm/Config/llvm-config.h>
@@ -14,8 +15,6 @@
 namespace nabla::cli {
 
 namespace {
-
-constexpr const char *kVersion = "0.1.0";
 
 struct CommandInfo {
   Command command;

@@ -2,6 +2,8 @@
 #include "CommandLine.h"
 #include "Commands.h"
 
+#include "runtime/ThreadPool.h"
+
 #include <llvm/Support/thread.h>
 
 #include <optional>
@@ -13,6 +15,8 @@ int runTool(int argc, char **argv) {
   if (!parsed.options)
     return parsed.exitCode;
   const nabla::cli::Options &options = *parsed.options;
+  if (options.threads > 0)
+    nabla::setParallelThreads(options.threads);
   switch (options.command) {
   case nabla::cli::Command::Check: return nabla::commands::check(options);
   case nabla::cli::Command::Dump: return nabla::commands::dump(options);

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Nabla against PyTorch (and OpenBLAS) on the same machine, in one run.
+
+usage: run.py NABLA [--repeats N] [--quick]
+
+Each rate is measured --repeats times (default 3) for both sides, taking
+the median; the machine is shared, so single runs are noisy. Prints a
+Markdown table: each workload, both rates, the ratio, the target and whether
+it is met. PyTorch runs with one intra-op thread and with OPENBLAS_CORETYPE
+and OPENBLAS_L2_SIZE unset for its process only (its fastest correct
+setting here); everything else runs with the environment as it is.
+"""
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+TORCH = os.path.join(HERE, "torch_workloads.py")
+MLP = os.path.join(HERE, "mlp.nn")
+XOR = os.path.join(HERE, "..", "examples", "xor.nn")
+
+
+def torch_env(threads=None):
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    if threads:
+        env["OPENBLAS_NUM_THREADS"] = str(threads)
+    return env
+
+
+def run_rss(cmd, env=None):
+    """Runs a command and measures its peak RSS (MB) with os.wait4."""
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    out = process.stdout.read().decode()
+    err = process.stderr.read().decode()
+    if status != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
+    return out, usage.ru_maxrss / 1024
+
+
+def median(samples):
+    return statistics.median(samples)
+
+
+class Bench:
+    def __init__(self, nabla, repeats, quick):
+        self.nabla = nabla
+        self.repeats = repeats
+        self.quick = quick
+        self.rows = []
+        self.temp = tempfile.mkdtemp(prefix="nabla-bench-")
+        self.cache = os.path.join(self.temp, "kernel-cache")
+        self.env = dict(os.environ, NABLA_CACHE_DIR=self.cache)
+
+    def nabla_run(self, args):
+        out, _ = run_rss([self.nabla] + args, self.env)
+        return out
+
+    def row(self, workload, unit, ours, theirs, target, higher_is_better=True, baseline="PyTorch"):
+        ratio = ours / theirs if higher_is_better else theirs / ours
+        self.rows.append((workload, unit, ours, theirs, baseline, ratio, target))
+        print(f"  {workload}: Nabla {ours:.4g} {unit}, {baseline} {theirs:.4g} {unit}, "
+              f"ratio {ratio:.2f} (target {target})", file=sys.stderr)
+
+    # --- the workloads -------------------------------------------------------
+
+    def mlp(self, batch, target):
+        ours, theirs, rss_ours, rss_theirs = [], [], [], []
+        for _ in range(self.repeats):
+            csv = os.path.join(self.temp, "mlp.csv")
+            out, rss = run_rss([self.nabla, "train", MLP, "--batch", str(batch), "--quiet",
+                                "--metrics", csv], self.env)
+            with open(csv) as f:
+                last = f.read().strip().splitlines()[-1].split(",")
+            ours.append(float(last[-2]))
+            rss_ours.append(rss)
+            out, rss = run_rss([PYTHON, TORCH, "mlp", str(batch)], torch_env())
+            theirs.append(float(out))
+            rss_theirs.append(rss)
+        self.row(f"MLP 784-512-256-10, Adam, B={batch}", "samples/s", median(ours),
+                 median(theirs), target)
+        return median(rss_ours), median(rss_theirs)
+
+    def xor(self, target):
+        ours, theirs = [], []
+        for _ in range(self.repeats):
+            out = self.nabla_run(["bench", XOR, "--steps", "2000000"])
+            ours.append(float(re.search(r"([\d.]+) steps/s", out).group(1)))
+            out, _ = run_rss([PYTHON, TORCH, "xor", "3000"], torch_env())
+            theirs.append(float(out))
+        self.row("XOR 2-8-1, SGD, full batch", "steps/s", median(ours), median(theirs), target)
+
+    def matmul(self, m, n, k, ta, tb, label, threads):
+        flops = 2 * m * n * k
+        steps = max(20, int(2e10 / flops)) if not self.quick else max(5, int(2e9 / flops))
+        a = f"[{k}, {m}]" if ta else f"[{m}, {k}]"
+        b = f"[{n}, {k}]" if tb else f"[{k}, {n}]"
+        script = os.path.join(self.temp, f"mm_{m}_{n}_{k}_{int(ta)}{int(tb)}.nn")
+        with open(script, "w") as f:
+            f.write(f"input a: {a}\ninput b: {b}\n"
+                    f"output c = {'transpose(a)' if ta else 'a'} @ {'transpose(b)' if tb else 'b'}\n")
+        ours, theirs = [], []
+        for _ in range(self.repeats):
+            out = self.nabla_run(["bench", script, "--steps", str(steps)])
+            micros = float(re.search(r"([\d.]+) us per step", out).group(1))
+            ours.append(flops / (micros * 1e-6) / 1e9)
+            out, _ = run_rss([PYTHON, TORCH, "sgemm", str(m), str(n), str(k), str(int(ta)),
+                              str(int(tb)), str(steps)], torch_env(threads))
+            theirs.append(float(out))
+        self.row(f"matmul {label}", "GFLOP/s", median(ours), median(theirs), "≥ 0.9",
+                 baseline="OpenBLAS")
+
+    def compile_times(self):
+        cold, warm = [], []
+        for _ in range(self.repeats):
+            shutil.rmtree(self.cache, ignore_errors=True)
+            for samples in (cold, warm):
+                out = self.nabla_run(["bench", MLP, "--steps", "1"])
+                samples.append(float(re.search(r"^total\s+([\d.]+)", out, re.M).group(1)))
+        return median(cold), median(warm)
+
+    def report(self, rss, compile_ms, threads, host):
+        print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+              f"LLVM host CPU {host}; {threads} threads for Nabla and OpenBLAS.\n")
+        print("| workload | Nabla | baseline | ratio | target | met |")
+        print("|---|---|---|---|---|---|")
+        for workload, unit, ours, theirs, baseline, ratio, target in self.rows:
+            bound = float(re.search(r"[\d.]+", target).group(0))
+            met = ratio >= bound
+            print(f"| {workload} | {ours:.4g} {unit} | {baseline} {theirs:.4g} {unit} | "
+                  f"{ratio:.2f}× | {target} | {'yes' if met else 'NO'} |")
+        cold, warm = compile_ms
+        print(f"| compile of the MLP training step, cold | {cold:.0f} ms | | | ≤ 300 ms | "
+              f"{'yes' if cold <= 300 else 'NO'} |")
+        print(f"| the same, warm from the disk cache | {warm:.1f} ms | | | ≤ 20 ms | "
+              f"{'yes' if warm <= 20 else 'NO'} |")
+        ours, theirs = rss
+        print(f"| peak RSS training the MLP (B=128) | {ours:.0f} MB | PyTorch {theirs:.0f} MB | "
+              f"{ours / theirs:.2f}× | ≤ 0.5× | {'yes' if ours <= 0.5 * theirs else 'NO'} |")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("nabla")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke test)")
+    args = parser.parse_args()
+    bench = Bench(os.path.abspath(args.nabla), args.repeats, args.quick)
+    out = bench.nabla_run(["bench", XOR, "--steps", "1"])
+    host = re.search(r"-O\d, (\S+)", out).group(1)
+    threads = os.cpu_count()
+    print("measuring (medians of %d runs)..." % args.repeats, file=sys.stderr)
+    rss = bench.mlp(128, "≥ 1.6")
+    bench.mlp(32, "≥ 3")
+    bench.xor("≥ 100")
+    # The MLP's matmuls at B=128, forward and backward, and a large square one.
+    for m, n, k, ta, tb, label in [
+            (128, 512, 784, False, False, "128×784 · 784×512 (layer 1)"),
+            (128, 256, 512, False, False, "128×512 · 512×256 (layer 2)"),
+            (128, 10, 256, False, False, "128×256 · 256×10 (layer 3)"),
+            (784, 512, 128, True, False, "784×128 · 128×512 (∂W1, Aᵀ)"),
+            (512, 256, 128, True, False, "512×128 · 128×256 (∂W2, Aᵀ)"),
+            (128, 512, 256, False, True, "128×256 · 256×512 (∂h1, Bᵀ)"),
+            (1024, 1024, 1024, False, False, "1024×1024 · 1024×1024")]:
+        bench.matmul(m, n, k, ta, tb, label, threads)
+    compile_ms = bench.compile_times()
+    bench.report(rss, compile_ms, threads, host)
+    shutil.rmtree(bench.temp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

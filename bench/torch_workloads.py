@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The PyTorch side of bench/run.py: one workload per run, its rate on stdout.
+
+usage: torch_workloads.py mlp BATCH       one epoch of Fashion-MNIST: samples/s
+       torch_workloads.py xor STEPS       full-batch XOR steps: steps/s
+       torch_workloads.py sgemm M N K TA TB REPEATS   OpenBLAS sgemm: GFLOP/s
+
+Runs the way PyTorch is fastest on this kind of machine: one intra-op thread
+(OpenBLAS still uses every core; more PyTorch threads oversubscribe them).
+"""
+import ctypes
+import gzip
+import sys
+import time
+
+import numpy as np
+
+DATA = "/usr/share/datasets/fashion-mnist/"
+
+
+def images(name):
+    raw = gzip.open(DATA + name).read()
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255
+
+
+def labels(name):
+    return np.frombuffer(gzip.open(DATA + name).read(), np.uint8, offset=8).astype(np.int64)
+
+
+def mlp(batch):
+    import torch
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    x = torch.tensor(images("train-images-idx3-ubyte.gz"))
+    y = torch.tensor(labels("train-labels-idx1-ubyte.gz"))
+    model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
+                                torch.nn.Linear(512, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def steps(count):
+        perm = torch.randperm(len(x))
+        for s in range(count):
+            idx = perm[s * batch:(s + 1) * batch]
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    steps(20)  # warm up
+    start = time.perf_counter()
+    n = len(x) // batch
+    steps(n)
+    print(n * batch / (time.perf_counter() - start))
+
+
+def xor(count):
+    import torch
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    x = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=torch.float32)
+    t = torch.tensor([[0], [1], [1], [0]], dtype=torch.float32)
+    w1 = torch.empty(2, 8).uniform_(-1, 1).requires_grad_()
+    b1 = torch.zeros(8, requires_grad=True)
+    w2 = torch.empty(8, 1).uniform_(-1, 1).requires_grad_()
+    b2 = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w1, b1, w2, b2], lr=0.5)
+
+    def step():
+        out = torch.sigmoid(torch.sigmoid(x @ w1 + b1) @ w2 + b2)
+        loss = torch.nn.functional.mse_loss(out, t)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for _ in range(200):
+        step()
+    start = time.perf_counter()
+    for _ in range(count):
+        step()
+    print(count / (time.perf_counter() - start))
+
+
+def sgemm(m, n, k, ta, tb, repeats):
+    """cblas_sgemm from Debian's OpenBLAS, row-major, C = op(A) op(B)."""
+    lib = ctypes.CDLL("libopenblas.so.0")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
+    c = np.zeros((m, n), dtype=np.float32)
+    ptr = ctypes.POINTER(ctypes.c_float)
+    args = (101, 112 if ta else 111, 112 if tb else 111, m, n, k, ctypes.c_float(1.0),
+            a.ctypes.data_as(ptr), m if ta else k, b.ctypes.data_as(ptr), k if tb else n,
+            ctypes.c_float(0.0), c.ctypes.data_as(ptr), n)
+    for _ in range(3):
+        lib.cblas_sgemm(*args)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        lib.cblas_sgemm(*args)
+    seconds = (time.perf_counter() - start) / repeats
+    print(2 * m * n * k / seconds / 1e9)
+
+
+if __name__ == "__main__":
+    kind = sys.argv[1]
+    if kind == "mlp":
+        mlp(int(sys.argv[2]))
+    elif kind == "xor":
+        xor(int(sys.argv[2]))
+    else:
+        sgemm(*[int(v) for v in sys.argv[2:8]])

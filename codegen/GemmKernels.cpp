@@ -1,0 +1,345 @@
+//===- GemmKernels.cpp - matmul as register-tiled, blocked, parallel code --===//
+//
+// C[b] = op(A[b]) op(B[b]) for the exact shapes of the run, in the BLIS
+// manner:
+//
+//   - a micro-kernel keeps an MR x NR tile of C in vector registers (NR is
+//     1, 2 or 4 vectors of the widest width, MR so that about 24 registers
+//     accumulate) and, for each k, loads NR/W vectors of B, broadcasts MR
+//     values of A and issues MR x NR/W fused multiply-adds;
+//   - B is read in blocks of NC columns that fit in the L2 cache: directly
+//     when it is row-major (each row of a panel is contiguous), packed into
+//     panels first when it is transposed; A is read in place whichever way
+//     it is stored (MR rows, or MR consecutive elements of a column);
+//   - the blocks of columns (times the batches) are the tasks of one
+//     parallel loop (runtime/ThreadPool.h); each task computes whole tiles,
+//     so the result does not depend on the thread count;
+//   - the edges (fewer than MR rows, fewer than NR columns) use smaller
+//     tiles and masked loads and stores, never a transposed copy of A.
+//
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Kernels.h"
+
+#include <llvm/IR/Module.h>
+
+namespace nabla::codegen {
+
+bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
+
+namespace {
+
+/// The shape of the computation and the tiling chosen for it.
+struct Gemm {
+  int64_t batches, m, n, k;
+  bool ta, tb;
+  DType dt;
+  int64_t width;      ///< elements per vector register
+  int64_t nrVectors;  ///< NR / width
+  int64_t mr, nr, nc; ///< tile rows, tile columns, block columns
+  int64_t blocks;     ///< column blocks per batch
+  int64_t panelsPerBlock;
+
+  int64_t tasks() const { return batches * blocks; }
+  /// Bytes of packed B one task needs (0 when B is read in place).
+  int64_t packedBytesPerTask() const {
+    return tb ? k * panelsPerBlock * nr * int64_t(dtypeSize(dt)) : 0;
+  }
+};
+
+Gemm plan(const ir::Op &op, const Sizes &c, const std::vector<Sizes> &in) {
+  Gemm g;
+  size_t r = c.size();
+  g.m = c[r - 2];
+  g.n = c[r - 1];
+  g.ta = op.attrs.transposeA;
+  g.tb = op.attrs.transposeB;
+  const Sizes &as = in[0];
+  g.k = g.ta ? as[r - 2] : as[r - 1];
+  g.batches = product(Sizes(c.begin(), c.end() - 2));
+  g.dt = op.result.type.dtype;
+  int64_t es = int64_t(dtypeSize(g.dt));
+  g.width = 64 / es;
+  g.nrVectors = g.n >= 3 * g.width ? 4 : g.n > g.width ? 2 : 1;
+  g.nr = g.nrVectors * g.width;
+  g.mr = std::min<int64_t>(24 / g.nrVectors, g.m);
+  // A block of B (K x NC) stays in the L2 cache; at least two blocks when
+  // there are columns enough, so that two threads have work.
+  int64_t panels = (g.n + g.nr - 1) / g.nr;
+  int64_t fit = std::max<int64_t>(1, (256 << 10) / (g.k * g.nr * es));
+  g.panelsPerBlock = std::min(fit, panels);
+  if (panels >= 2)
+    g.panelsPerBlock = std::min(g.panelsPerBlock, (panels + 1) / 2);
+  g.nc = g.panelsPerBlock * g.nr;
+  g.blocks = (panels + g.panelsPerBlock - 1) / g.panelsPerBlock;
+  return g;
+}
+
+/// Emits the body of one task function: tasks [begin, end) of the plan.
+class TaskEmitter {
+public:
+  TaskEmitter(KernelBuilder &k, const Gemm &g, llvm::Value *a, llvm::Value *b, llvm::Value *c,
+              llvm::Value *packed)
+      : k_(k), b_(k.b), g_(g), a_(a), bm_(b), c_(c), packed_(packed) {
+    vecType_ = llvm::FixedVectorType::get(k.typeOf(g.dt), unsigned(g.width));
+  }
+
+  void task(llvm::Value *t) {
+    llvm::Value *batch = b_.CreateSDiv(t, k_.i64(g_.blocks));
+    llvm::Value *block = b_.CreateSRem(t, k_.i64(g_.blocks));
+    aBase_ = b_.CreateNSWMul(batch, k_.i64(g_.m * g_.k));
+    bBase_ = b_.CreateNSWMul(batch, k_.i64(g_.k * g_.n));
+    cBase_ = b_.CreateNSWMul(batch, k_.i64(g_.m * g_.n));
+    llvm::Value *j0 = b_.CreateNSWMul(block, k_.i64(g_.nc));
+    // This task's packed panels, when B is transposed.
+    if (g_.tb) {
+      panelBase_ = b_.CreateInBoundsGEP(b_.getInt8Ty(), packed_,
+                                        b_.CreateNSWMul(t, k_.i64(g_.packedBytesPerTask())));
+      pack(j0);
+    }
+    // Full blocks have panelsPerBlock panels; the last may have fewer, and
+    // its last panel fewer than NR columns (the edge, computed only there).
+    int64_t lastBlockStart = (g_.blocks - 1) * g_.nc;
+    int64_t lastFull = g_.n / g_.nr - lastBlockStart / g_.nr;
+    int64_t edge = g_.n % g_.nr;
+    llvm::Value *isLast = b_.CreateICmpEQ(block, k_.i64(g_.blocks - 1));
+    llvm::Value *full = b_.CreateSelect(isLast, k_.i64(lastFull), k_.i64(g_.panelsPerBlock));
+    rows(j0, full, lastFull, edge, isLast);
+  }
+
+private:
+  /// Every row panel against `full` panels of NR columns from j0 (a run-time
+  /// count), then, in the last block only, one panel of `edge` columns
+  /// after its `lastFull` full ones.
+  void rows(llvm::Value *j0, llvm::Value *full, int64_t lastFull, int64_t edge,
+            llvm::Value *isLast) {
+    int64_t fullRows = g_.m / g_.mr, edgeRows = g_.m % g_.mr;
+    auto columns = [&](llvm::Value *i0, int64_t mr) {
+      k_.loopBetween(k_.i64(0), full, [&](llvm::Value *p) { micro(i0, j0, p, mr, g_.nr); });
+      if (edge > 0)
+        k_.ifThen(isLast, [&] { micro(i0, j0, k_.i64(lastFull), mr, edge); });
+    };
+    if (fullRows > 0)
+      k_.loop(0, fullRows,
+              [&](llvm::Value *ib) { columns(b_.CreateNSWMul(ib, k_.i64(g_.mr)), g_.mr); });
+    if (edgeRows > 0)
+      columns(k_.i64(fullRows * g_.mr), edgeRows);
+  }
+
+  /// Element (i, kk) of op(A).
+  llvm::Value *aAt(llvm::Value *i, llvm::Value *kk) {
+    llvm::Value *index = g_.ta ? b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.m)), i)
+                               : b_.CreateNSWAdd(b_.CreateNSWMul(i, k_.i64(g_.k)), kk);
+    return k_.load(g_.dt, a_, b_.CreateNSWAdd(aBase_, index));
+  }
+
+  /// The address of vector v of row kk of panel p (columns j0 + p NR + v W on).
+  llvm::Value *bVector(llvm::Value *j0, llvm::Value *p, llvm::Value *kk, int64_t v) {
+    if (g_.tb) {
+      // Packed: panel p of this task, K rows of NR elements.
+      llvm::Value *index = b_.CreateNSWAdd(
+          b_.CreateNSWMul(b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.k)), kk), k_.i64(g_.nr)),
+          k_.i64(v * g_.width));
+      return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), panelBase_, index);
+    }
+    llvm::Value *column = b_.CreateNSWAdd(
+        j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), k_.i64(v * g_.width)));
+    llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.n)), column);
+    return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), bm_, b_.CreateNSWAdd(bBase_, index));
+  }
+
+  /// A mask of the first `lanes` lanes.
+  llvm::Value *mask(int64_t lanes) {
+    std::vector<llvm::Constant *> bits;
+    for (int64_t l = 0; l < g_.width; ++l)
+      bits.push_back(b_.getInt1(l < lanes));
+    return llvm::ConstantVector::get(bits);
+  }
+
+  /// The tile of rows i0.. (mr of them) and columns of panel p (nr of them).
+  void micro(llvm::Value *i0, llvm::Value *j0, llvm::Value *p, int64_t mr, int64_t nr) {
+    int64_t vectors = (nr + g_.width - 1) / g_.width, lastLanes = nr - (vectors - 1) * g_.width;
+    llvm::Align elementAlign(dtypeSize(g_.dt));
+    llvm::Function *fn = b_.GetInsertBlock()->getParent();
+    llvm::LLVMContext &ctx = b_.getContext();
+    llvm::BasicBlock *pre = b_.GetInsertBlock();
+    auto *header = llvm::BasicBlock::Create(ctx, "k_loop", fn);
+    auto *body = llvm::BasicBlock::Create(ctx, "k_body", fn);
+    auto *exit = llvm::BasicBlock::Create(ctx, "k_exit", fn);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode *kk = b_.CreatePHI(b_.getInt64Ty(), 2, "k");
+    kk->addIncoming(k_.i64(0), pre);
+    std::vector<llvm::PHINode *> acc;
+    llvm::Value *zero = llvm::Constant::getNullValue(vecType_);
+    for (int64_t i = 0; i < mr * vectors; ++i) {
+      acc.push_back(b_.CreatePHI(vecType_, 2, "acc"));
+      acc.back()->addIncoming(zero, pre);
+    }
+    b_.CreateCondBr(b_.CreateICmpSLT(kk, k_.i64(g_.k)), body, exit);
+    b_.SetInsertPoint(body);
+    std::vector<llvm::Value *> bv;
+    for (int64_t v = 0; v < vectors; ++v) {
+      llvm::Value *ptr = bVector(j0, p, kk, v);
+      bool partial = v == vectors - 1 && lastLanes < g_.width && !g_.tb;
+      if (partial)
+        bv.push_back(b_.CreateMaskedLoad(vecType_, ptr, elementAlign, mask(lastLanes), zero));
+      else
+        bv.push_back(b_.CreateAlignedLoad(vecType_, ptr, elementAlign));
+    }
+    std::vector<llvm::Value *> next(acc.size());
+    for (int64_t r = 0; r < mr; ++r) {
+      llvm::Value *a =
+          b_.CreateVectorSplat(unsigned(g_.width), aAt(b_.CreateNSWAdd(i0, k_.i64(r)), kk));
+      for (int64_t v = 0; v < vectors; ++v)
+        next[size_t(r * vectors + v)] =
+            k_.intrinsic(llvm::Intrinsic::fma, {a, bv[size_t(v)], acc[size_t(r * vectors + v)]});
+    }
+    llvm::BasicBlock *latch = b_.GetInsertBlock();
+    kk->addIncoming(b_.CreateNSWAdd(kk, k_.i64(1)), latch);
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i]->addIncoming(next[i], latch);
+    // The tile is the unrolled part: copies of it would only cost compile time.
+    llvm::BranchInst *back = b_.CreateBr(header);
+    llvm::MDNode *noUnroll =
+        llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")});
+    llvm::MDNode *loopId = llvm::MDNode::getDistinct(ctx, {nullptr, noUnroll});
+    loopId->replaceOperandWith(0, loopId);
+    back->setMetadata(llvm::LLVMContext::MD_loop, loopId);
+    b_.SetInsertPoint(exit);
+    // Store the tile.
+    for (int64_t r = 0; r < mr; ++r) {
+      llvm::Value *row = b_.CreateNSWAdd(i0, k_.i64(r));
+      for (int64_t v = 0; v < vectors; ++v) {
+        llvm::Value *column = b_.CreateNSWAdd(
+            j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), k_.i64(v * g_.width)));
+        llvm::Value *index =
+            b_.CreateNSWAdd(cBase_, b_.CreateNSWAdd(b_.CreateNSWMul(row, k_.i64(g_.n)), column));
+        llvm::Value *ptr = b_.CreateInBoundsGEP(k_.typeOf(g_.dt), c_, index);
+        llvm::Value *value = acc[size_t(r * vectors + v)];
+        if (v == vectors - 1 && lastLanes < g_.width)
+          b_.CreateMaskedStore(value, ptr, elementAlign, mask(lastLanes));
+        else
+          b_.CreateAlignedStore(value, ptr, elementAlign);
+      }
+    }
+  }
+
+  /// Packs the task's block of transposed B: panel p holds, for each k,
+  /// the NR columns j0 + p NR ... (zero beyond N).
+  void pack(llvm::Value *j0) {
+    k_.loop(0, g_.panelsPerBlock, [&](llvm::Value *p) {
+      k_.loop(0, g_.nr, [&](llvm::Value *c) {
+        llvm::Value *j = b_.CreateNSWAdd(j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), c));
+        llvm::Value *inside = b_.CreateICmpSLT(j, k_.i64(g_.n));
+        // Column j of op(B) is row j of B: K contiguous elements.
+        llvm::Value *source = b_.CreateNSWAdd(bBase_, b_.CreateNSWMul(j, k_.i64(g_.k)));
+        k_.loop(0, g_.k, [&](llvm::Value *kk) {
+          llvm::Value *dst = b_.CreateNSWAdd(
+              b_.CreateNSWMul(b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.k)), kk), k_.i64(g_.nr)),
+              c);
+          llvm::Value *value = k_.constant(g_.dt, 0);
+          llvm::Function *fn = b_.GetInsertBlock()->getParent();
+          auto *load = llvm::BasicBlock::Create(b_.getContext(), "pack_load", fn);
+          auto *join = llvm::BasicBlock::Create(b_.getContext(), "pack_join", fn);
+          llvm::BasicBlock *from = b_.GetInsertBlock();
+          b_.CreateCondBr(inside, load, join);
+          b_.SetInsertPoint(load);
+          llvm::Value *loaded = k_.load(g_.dt, bm_, b_.CreateNSWAdd(source, kk));
+          b_.CreateBr(join);
+          b_.SetInsertPoint(join);
+          llvm::PHINode *phi = b_.CreatePHI(k_.typeOf(g_.dt), 2);
+          phi->addIncoming(value, from);
+          phi->addIncoming(loaded, load);
+          k_.store(g_.dt, phi, panelBase_, dst);
+        });
+      });
+    });
+  }
+
+  KernelBuilder &k_;
+  llvm::IRBuilder<> &b_;
+  const Gemm &g_;
+  llvm::Value *a_, *bm_, *c_, *packed_;
+  llvm::Value *aBase_ = nullptr, *bBase_ = nullptr, *cBase_ = nullptr, *panelBase_ = nullptr;
+  llvm::Type *vecType_;
+};
+
+} // namespace
+
+bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
+  if (op.kind != ir::OpKind::MatMul || !isFloat(op.result.type.dtype) || out.size() < 2)
+    return false;
+  size_t r = out.size();
+  int64_t k = op.attrs.transposeA ? in[0][r - 2] : in[0][r - 1];
+  // Small products stay simple loops: the tiles would be mostly edge.
+  return out[r - 2] * out[r - 1] * k >= 16384 && out[r - 1] >= 8;
+}
+
+size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
+  if (!useGemm(op, out, in))
+    return 0;
+  Gemm g = plan(op, out, in);
+  // The packed panels of every task.
+  return size_t(g.tasks() * g.packedBytesPerTask());
+}
+
+void emitGemm(KernelBuilder &k) {
+  Gemm g = plan(k.op, k.outShape, k.inShapes);
+  llvm::Function *kernel = k.fn;
+  llvm::Module &m = *kernel->getParent();
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
+
+  // The task function: void task(ptr context, i64 begin, i64 end), with the
+  // context holding A, B, C and the packing space.
+  auto *taskType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx),
+                                           {ptr, k.b.getInt64Ty(), k.b.getInt64Ty()}, false);
+  auto *task = llvm::Function::Create(taskType, llvm::GlobalValue::InternalLinkage,
+                                      kernel->getName() + "_tasks", m);
+  task->addFnAttr(llvm::Attribute::NoUnwind);
+  for (const char *attr : {"target-cpu", "target-features", "prefer-vector-width"})
+    if (kernel->hasFnAttribute(attr))
+      task->addFnAttr(kernel->getFnAttribute(attr));
+  {
+    KernelBuilder t(task, k.op, k.inShapes, k.outShape, k.opIndex, k.bindings);
+    llvm::Value *context = task->getArg(0);
+    auto field = [&](unsigned i) {
+      return t.b.CreateLoad(ptr, t.b.CreateConstInBoundsGEP1_64(ptr, context, i));
+    };
+    llvm::Value *a = field(0), *b = field(1), *c = field(2), *packed = field(3);
+    TaskEmitter emitter(t, g, a, b, c, packed);
+    llvm::Value *begin = task->getArg(1), *end = task->getArg(2);
+    llvm::Function *fn = task;
+    auto *header = llvm::BasicBlock::Create(ctx, "task", fn);
+    auto *body = llvm::BasicBlock::Create(ctx, "task_body", fn);
+    auto *exit = llvm::BasicBlock::Create(ctx, "tasks_done", fn);
+    llvm::BasicBlock *pre = t.b.GetInsertBlock();
+    t.b.CreateBr(header);
+    t.b.SetInsertPoint(header);
+    llvm::PHINode *i = t.b.CreatePHI(t.b.getInt64Ty(), 2);
+    i->addIncoming(begin, pre);
+    t.b.CreateCondBr(t.b.CreateICmpSLT(i, end), body, exit);
+    t.b.SetInsertPoint(body);
+    emitter.task(i);
+    i->addIncoming(t.b.CreateNSWAdd(i, t.i64(1)), t.b.GetInsertBlock());
+    t.b.CreateBr(header);
+    t.b.SetInsertPoint(exit);
+    t.b.CreateRetVoid();
+  }
+
+  // The kernel: fill the context, run the tasks in parallel, then the epilogue.
+  auto &b = k.b;
+  llvm::IRBuilder<> entry(&kernel->getEntryBlock(), kernel->getEntryBlock().begin());
+  llvm::Value *context = entry.CreateAlloca(llvm::ArrayType::get(ptr, 4));
+  llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+  llvm::Value *fields[] = {k.in(0), k.in(1), k.out(), k.scratch() ? k.scratch() : null};
+  for (unsigned i = 0; i < 4; ++i)
+    b.CreateStore(fields[i], b.CreateConstInBoundsGEP1_64(ptr, context, i));
+  llvm::FunctionCallee parallelFor = m.getOrInsertFunction(
+      "nabla_parallel_for",
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, b.getInt64Ty()}, false));
+  b.CreateCall(parallelFor, {task, context, k.i64(g.tasks())});
+}
+
+} // namespace nabla::codegen

@@ -1,0 +1,35 @@
+//===- ObjectCompiler.h - LLVM modules to object files ----------*- C++ -*-===//
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+} // namespace llvm
+
+namespace nabla::codegen {
+
+/// One module with the context it lives in (modules of different contexts
+/// can be compiled at the same time).
+struct ModuleUnit {
+  std::unique_ptr<llvm::LLVMContext> context;
+  std::unique_ptr<llvm::Module> module;
+};
+
+/// Seconds each phase took on the slowest thread.
+struct ObjectTimes {
+  double optimize = 0, machineCode = 0;
+};
+
+/// Optimizes each module at -O`optLevel` and emits it as a relocatable
+/// object for the host, one thread per module. Nothing (and `error` set) on
+/// failure.
+std::optional<std::vector<std::string>> compileToObjects(std::vector<ModuleUnit> &units,
+                                                         int optLevel, ObjectTimes &times,
+                                                         std::string &error);
+
+} // namespace nabla::codegen
