@@ -8,6 +8,8 @@
 #include "runtime/ThreadPool.h"
 #include "runtime/Version.h"
 
+#include "codegen/CodeHash.h"
+
 #include <fmt/format.h>
 #include <llvm/Config/llvm-config.h>
 #include <llvm/IR/AssemblyAnnotationWriter.h>
@@ -166,8 +168,9 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
   // What the machine code depends on, and the names that make it unique.
   const HostTarget &host = hostTarget();
   std::string diskKey =
-      fmt::format("nabla {} llvm {}\n-O{} {} {}\n{}\n{}", kVersion, LLVM_VERSION_STRING,
-                  options_.optLevel, host.cpu, host.features, describeBindings(bindings), text);
+      fmt::format("nabla {} {} llvm {}\n-O{} {} {}\n{}\n{}", kVersion, kCodeHash,
+                  LLVM_VERSION_STRING, options_.optLevel, host.cpu, host.features,
+                  describeBindings(bindings), text);
   std::string id = KernelCache::hash(diskKey);
   std::string entryName = "nabla_" + id;
 
