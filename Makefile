@@ -53,10 +53,13 @@ bench: build
 
 test: test-release test-asan fuzz
 
+# The oracle tests train the CNN example on Fashion-MNIST for one epoch.
 test-release: build
+	@tools/install-deps.sh --data
 	ctest --test-dir $(BUILD) --output-on-failure -j2
 
 test-asan: asan
+	@tools/install-deps.sh --data
 	$(SANITIZER_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2
 
 # Fuzzes the script front end for FUZZ_SECONDS, and the tensor-file readers

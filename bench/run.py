@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
 TORCH = os.path.join(HERE, "torch_workloads.py")
 MLP = os.path.join(HERE, "mlp.nn")
+CNN = os.path.join(HERE, "..", "examples", "fashion_cnn.nn")
 XOR = os.path.join(HERE, "..", "examples", "xor.nn")
 
 
@@ -89,6 +90,23 @@ class Bench:
         self.row(f"MLP 784-512-256-10, Adam, B={batch}", "samples/s", median(ours),
                  median(theirs), target)
         return median(rss_ours), median(rss_theirs)
+
+    def cnn(self, target):
+        """The CNN example's training: one epoch of `nabla train` against PyTorch's
+        step loop, PyTorch at the better of its two thread settings."""
+        steps = 40 if self.quick else 300
+        ours, theirs = [], []
+        for _ in range(self.repeats):
+            csv = os.path.join(self.temp, "cnn.csv")
+            run_rss([self.nabla, "train", CNN, "--epochs", "1", "--quiet", "--metrics", csv],
+                    self.env)
+            with open(csv) as f:
+                ours.append(float(f.read().strip().splitlines()[-1].split(",")[-2]))
+            settings = [(1, torch_env()), (os.cpu_count(), torch_env(1))]
+            theirs.append(max(float(run_rss([PYTHON, TORCH, "cnn", "64", str(steps), str(t)],
+                                            env)[0]) for t, env in settings))
+        self.row("CNN conv32-pool-conv64-pool-128-10, Adam, B=64", "samples/s", median(ours),
+                 median(theirs), target)
 
     def xor(self, target):
         ours, theirs = [], []
@@ -161,6 +179,7 @@ def main():
     print("measuring (medians of %d runs)..." % args.repeats, file=sys.stderr)
     rss = bench.mlp(128, "≥ 1.6")
     bench.mlp(32, "≥ 3")
+    bench.cnn("≥ 1.5")
     bench.xor("≥ 100")
     # The MLP's matmuls at B=128, forward and backward, and a large square one.
     for m, n, k, ta, tb, label in [

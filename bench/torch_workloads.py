@@ -2,11 +2,14 @@
 """The PyTorch side of bench/run.py: one workload per run, its rate on stdout.
 
 usage: torch_workloads.py mlp BATCH       one epoch of Fashion-MNIST: samples/s
+       torch_workloads.py cnn BATCH STEPS THREADS   the LeNet-style CNN: samples/s
        torch_workloads.py xor STEPS       full-batch XOR steps: steps/s
        torch_workloads.py sgemm M N K TA TB REPEATS   OpenBLAS sgemm: GFLOP/s
 
 Runs the way PyTorch is fastest on this kind of machine: one intra-op thread
 (OpenBLAS still uses every core; more PyTorch threads oversubscribe them).
+The CNN's convolutions run in oneDNN on PyTorch's own threads, so run.py
+tries it both ways (1 thread, and every core with OpenBLAS on one).
 """
 import ctypes
 import gzip
@@ -27,6 +30,27 @@ def labels(name):
     return np.frombuffer(gzip.open(DATA + name).read(), np.uint8, offset=8).astype(np.int64)
 
 
+def classifier_rate(model, x, y, batch, warmup, count):
+    """Trains `model` with Adam on shuffled batches of (x, y), the way a
+    PyTorch training loop does; returns the samples/s of `count` steps."""
+    import torch
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def steps(n):
+        perm = torch.randperm(len(x))
+        for s in range(n):
+            idx = perm[s * batch:(s + 1) * batch]
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    steps(warmup)
+    start = time.perf_counter()
+    steps(count)
+    return count * batch / (time.perf_counter() - start)
+
+
 def mlp(batch):
     import torch
     torch.set_num_threads(1)
@@ -36,22 +60,21 @@ def mlp(batch):
     model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
                                 torch.nn.Linear(512, 256), torch.nn.ReLU(),
                                 torch.nn.Linear(256, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    print(classifier_rate(model, x, y, batch, 20, len(x) // batch))
 
-    def steps(count):
-        perm = torch.randperm(len(x))
-        for s in range(count):
-            idx = perm[s * batch:(s + 1) * batch]
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
 
-    steps(20)  # warm up
-    start = time.perf_counter()
-    n = len(x) // batch
-    steps(n)
-    print(n * batch / (time.perf_counter() - start))
+def cnn(batch, count, threads):
+    """examples/fashion_cnn.nn in PyTorch: conv-relu-pool twice, two dense layers."""
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    x = torch.tensor(images("train-images-idx3-ubyte.gz")).reshape(-1, 1, 28, 28)
+    y = torch.tensor(labels("train-labels-idx1-ubyte.gz"))
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    print(classifier_rate(model, x, y, batch, 10, count))
 
 
 def xor(count):
@@ -105,6 +128,8 @@ if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "mlp":
         mlp(int(sys.argv[2]))
+    elif kind == "cnn":
+        cnn(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     elif kind == "xor":
         xor(int(sys.argv[2]))
     else:

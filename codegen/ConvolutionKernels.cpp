@@ -1,13 +1,24 @@
-//===- ConvolutionKernels.cpp - conv2d, pooling and their derivatives -----===//
+//===- ConvolutionKernels.cpp - conv2d and its derivatives as matrix products -===//
 //
-// Direct loops over NCHW data and OIHW weights, as the interpreter computes
-// them: a tap of a convolution multiplies x[n, c, i s + p - pad, j s + q - pad]
-// by w[o, c, p, q] into out[n, o, i, j] (skipped in the padding).
+// NCHW data, OIHW weights. With the taps of one output pixel laid out as a
+// column (im2col), a convolution of one example is one matrix product:
+//
+//   col[r, p]  = x[c, oy s + i - pad, ox s + j - pad]   (0 in the padding)
+//                for r = (c, i, j), the C KH KW taps, and p = (oy, ox)
+//   out[n]     = W col                     W: O x CKK, col: CKK x P
+//   dcol       = Wᵀ g[n],  dx[n] = col2im(dcol)    (each tap added back)
+//   dW         = Σn g[n] col[n]ᵀ = (Σn col[n] g[n]ᵀ)ᵀ
+//
+// The examples are split into a fixed number of slots (not threads, so the
+// results do not depend on the thread count); each slot is a task of the
+// thread pool with its own scratch space for col, which stays in the cache
+// while the tiled micro-kernels of GemmKernels.cpp consume it. dW sums one
+// partial product per slot, in slot order. A 1x1 convolution with stride 1
+// and no padding needs no col: it is x itself.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernels.h"
-
-#include <limits>
+#include "codegen/Parallel.h"
 
 namespace nabla::codegen {
 
@@ -15,157 +26,304 @@ using ir::OpKind;
 
 namespace {
 
-/// Calls tap(x index, w index, out index) for each multiply of a convolution
-/// of x (`xs`) with w (`ws`) into `os`.
-void forEachTap(KernelBuilder &k, const Sizes &xs, const Sizes &ws, const Sizes &os,
-                const std::function<void(llvm::Value *, llvm::Value *, llvm::Value *)> &tap) {
+/// Slots the examples are dealt to: enough for the threads of a large
+/// machine, few enough that their scratch space stays small.
+constexpr int64_t kConvSlots = 32;
+
+/// The sizes of a convolution, whichever of its three ops is compiled.
+struct ConvGeometry {
+  int64_t n, c, h, w;     ///< x
+  int64_t o, kh, kw;      ///< W
+  int64_t oh, ow;         ///< the output's pixels
+  int64_t sh, sw, ph, pw; ///< strides and padding
+  DType dt;
+
+  int64_t taps() const { return c * kh * kw; }
+  int64_t pixels() const { return oh * ow; }
+  int64_t slots() const { return std::min(n, kConvSlots); }
+  /// Whether col is x itself.
+  bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+  int64_t bytes(int64_t elements) const {
+    return (elements * int64_t(dtypeSize(dt)) + 63) / 64 * 64;
+  }
+  int64_t colBytes() const { return direct() ? 0 : bytes(taps() * pixels()); }
+  /// Bytes of one slot's scratch space for `kind`.
+  int64_t slotBytes(OpKind kind) const {
+    switch (kind) {
+    case OpKind::Conv2d: return colBytes();
+    case OpKind::Conv2dBackwardInput: return colBytes();
+    default: // col, g[n]ᵀ, the slot's partial dWᵀ
+      return colBytes() + bytes(pixels() * o) + bytes(taps() * o);
+    }
+  }
+};
+
+ConvGeometry geometryOf(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
+  const Sizes *x = &in[0], *w = &in[1], *y = &out;
+  if (op.kind == OpKind::Conv2dBackwardInput) // (g, w) -> dx
+    x = &out, y = &in[0];
+  else if (op.kind == OpKind::Conv2dBackwardWeight) // (x, g) -> dW
+    w = &out, y = &in[1];
+  ConvGeometry g;
+  g.n = (*x)[0], g.c = (*x)[1], g.h = (*x)[2], g.w = (*x)[3];
+  g.o = (*w)[0], g.kh = (*w)[2], g.kw = (*w)[3];
+  g.oh = (*y)[2], g.ow = (*y)[3];
+  g.sh = op.attrs.stride[0], g.sw = op.attrs.stride[1];
+  g.ph = op.attrs.padding[0], g.pw = op.attrs.padding[1];
+  g.dt = op.result.type.dtype;
+  return g;
+}
+
+/// One row of col: tap r = (c, i, j) at output row oy. It reads row y of
+/// channel c of x, element xRow + ox for output column ox, when `inside`
+/// (0 <= y < H) and first <= ox < end; the rest of the row is padding.
+struct TapRow {
+  llvm::Value *inside, *xRow, *colRow, *first, *end;
+};
+
+/// Emits the loops over every row of col for one example: row(r).
+void forEachTapRow(KernelBuilder &k, const ConvGeometry &g,
+                   const std::function<void(const TapRow &)> &row) {
   auto &b = k.b;
-  const ir::Attrs &a = k.op.attrs;
-  int64_t c = xs[1], h = xs[2], wd = xs[3], kh = ws[2], kw = ws[3];
-  Sizes xStrides = stridesOf(xs), wStrides = stridesOf(ws), oStrides = stridesOf(os);
-  k.forEachIndex(os, [&](const std::vector<llvm::Value *> &o) { // n, f, i, j
-    k.loop(0, c, [&](llvm::Value *ch) {
-      k.loop(0, kh, [&](llvm::Value *p) {
-        llvm::Value *y = b.CreateNSWAdd(b.CreateNSWMul(o[2], k.i64(a.stride[0])),
-                                        b.CreateNSWSub(p, k.i64(a.padding[0])));
-        llvm::Value *yOk = b.CreateAnd(b.CreateICmpSGE(y, k.i64(0)), b.CreateICmpSLT(y, k.i64(h)));
-        k.ifThen(yOk, [&] {
-          k.loop(0, kw, [&](llvm::Value *q) {
-            llvm::Value *z = b.CreateNSWAdd(b.CreateNSWMul(o[3], k.i64(a.stride[1])),
-                                            b.CreateNSWSub(q, k.i64(a.padding[1])));
-            llvm::Value *zOk =
-                b.CreateAnd(b.CreateICmpSGE(z, k.i64(0)), b.CreateICmpSLT(z, k.i64(wd)));
-            k.ifThen(zOk, [&] {
-              tap(k.linear({o[0], ch, y, z}, xStrides), k.linear({o[1], ch, p, q}, wStrides),
-                  k.linear(o, oStrides));
-            });
-          });
+  auto smin = [&](llvm::Value *a, llvm::Value *c) {
+    return b.CreateSelect(b.CreateICmpSLT(a, c), a, c);
+  };
+  k.loop(0, g.c, [&](llvm::Value *c) {
+    k.loop(0, g.kh, [&](llvm::Value *i) {
+      k.loop(0, g.kw, [&](llvm::Value *j) {
+        llvm::Value *r = b.CreateNSWAdd(
+            b.CreateNSWMul(b.CreateNSWAdd(b.CreateNSWMul(c, k.i64(g.kh)), i), k.i64(g.kw)), j);
+        // ox reads inside x iff 0 <= ox sw + j - pw < W.
+        llvm::Value *before = b.CreateNSWSub(k.i64(g.pw), j);
+        llvm::Value *first = b.CreateSelect(
+            b.CreateICmpSGT(before, k.i64(0)),
+            b.CreateSDiv(b.CreateNSWAdd(before, k.i64(g.sw - 1)), k.i64(g.sw)), k.i64(0));
+        first = smin(first, k.i64(g.ow));
+        llvm::Value *last = b.CreateNSWAdd(before, k.i64(g.w - 1));
+        llvm::Value *end = b.CreateSelect(
+            b.CreateICmpSGE(last, k.i64(0)),
+            smin(b.CreateNSWAdd(b.CreateSDiv(last, k.i64(g.sw)), k.i64(1)), k.i64(g.ow)), k.i64(0));
+        end = b.CreateSelect(b.CreateICmpSLT(end, first), first, end);
+        k.loop(0, g.oh, [&](llvm::Value *oy) {
+          llvm::Value *y =
+              b.CreateNSWSub(b.CreateNSWAdd(b.CreateNSWMul(oy, k.i64(g.sh)), i), k.i64(g.ph));
+          TapRow t;
+          t.inside = b.CreateAnd(b.CreateICmpSGE(y, k.i64(0)), b.CreateICmpSLT(y, k.i64(g.h)));
+          // Element ox of the row is x[xRow + ox sw] (xRow may lie outside x).
+          t.xRow = b.CreateNSWAdd(
+              b.CreateNSWMul(b.CreateNSWAdd(b.CreateNSWMul(c, k.i64(g.h)), y), k.i64(g.w)),
+              b.CreateNSWSub(j, k.i64(g.pw)));
+          t.colRow =
+              b.CreateNSWAdd(b.CreateNSWMul(r, k.i64(g.pixels())), b.CreateNSWMul(oy, k.i64(g.ow)));
+          t.first = first;
+          t.end = end;
+          row(t);
         });
       });
     });
   });
 }
 
-/// Calls body(window positions' linear indices, output index) for every
-/// pooling window of x (`xs`) into `os`.
-void forEachWindow(KernelBuilder &k, const Sizes &xs, const Sizes &os,
-                   const std::function<
-                       void(const std::function<void(const std::function<void(llvm::Value *)> &)> &,
-                            llvm::Value *)> &body) {
+/// With stride 1 along x's rows a row of col is a run of x's row: it is
+/// moved a vector at a time, the lanes outside x (padding, or past the row's
+/// end) masked off. chunk(address offset of lane 0, in-x mask, in-row mask)
+/// for each vector of the row.
+void forEachVectorOfRow(
+    KernelBuilder &k, const ConvGeometry &g, const TapRow &t,
+    const std::function<void(llvm::Value *, llvm::Value *, llvm::Value *)> &chunk) {
   auto &b = k.b;
-  const ir::Attrs &a = k.op.attrs;
-  Sizes xStrides = stridesOf(xs), oStrides = stridesOf(os);
-  k.forEachIndex(os, [&](const std::vector<llvm::Value *> &o) {
-    auto positions = [&](const std::function<void(llvm::Value *)> &visit) {
-      k.loop(0, a.window[0], [&](llvm::Value *p) {
-        k.loop(0, a.window[1], [&](llvm::Value *q) {
-          llvm::Value *y = b.CreateNSWAdd(b.CreateNSWMul(o[2], k.i64(a.stride[0])), p);
-          llvm::Value *z = b.CreateNSWAdd(b.CreateNSWMul(o[3], k.i64(a.stride[1])), q);
-          visit(k.linear({o[0], o[1], y, z}, xStrides));
-        });
+  unsigned lanes = unsigned(64 / dtypeSize(g.dt));
+  std::vector<llvm::Constant *> steps;
+  for (unsigned l = 0; l < lanes; ++l)
+    steps.push_back(b.getInt64(l));
+  llvm::Value *laneIndex = llvm::ConstantVector::get(steps);
+  auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
+  int64_t chunks = (g.ow + lanes - 1) / lanes;
+  k.loop(0, chunks, [&](llvm::Value *q) {
+    llvm::Value *q0 = b.CreateNSWMul(q, k.i64(lanes));
+    llvm::Value *ox = b.CreateAdd(splat(q0), laneIndex);
+    llvm::Value *inRow = b.CreateICmpSLT(ox, splat(k.i64(g.ow)));
+    llvm::Value *inX = b.CreateAnd(
+        b.CreateAnd(b.CreateICmpSGE(ox, splat(t.first)), b.CreateICmpSLT(ox, splat(t.end))),
+        splat(t.inside));
+    chunk(q0, b.CreateAnd(inX, inRow), inRow);
+  });
+}
+
+/// The address of element `index` of `base`, which may lie outside the
+/// buffer (only masked accesses use it).
+llvm::Value *maybeOutside(KernelBuilder &k, DType dt, llvm::Value *base, llvm::Value *index) {
+  return k.b.CreateGEP(k.typeOf(dt), base, index);
+}
+
+/// col = im2col(x) for one example.
+void im2col(KernelBuilder &k, const ConvGeometry &g, llvm::Value *x, llvm::Value *col) {
+  auto &b = k.b;
+  llvm::Type *vector = llvm::FixedVectorType::get(k.typeOf(g.dt), unsigned(64 / dtypeSize(g.dt)));
+  llvm::Align align(dtypeSize(g.dt));
+  forEachTapRow(k, g, [&](const TapRow &t) {
+    if (g.sw == 1) {
+      forEachVectorOfRow(k, g, t, [&](llvm::Value *q0, llvm::Value *inX, llvm::Value *inRow) {
+        llvm::Value *from = maybeOutside(k, g.dt, x, b.CreateAdd(t.xRow, q0));
+        llvm::Value *v =
+            b.CreateMaskedLoad(vector, from, align, inX, llvm::Constant::getNullValue(vector));
+        b.CreateMaskedStore(v, maybeOutside(k, g.dt, col, b.CreateAdd(t.colRow, q0)), align, inRow);
+      });
+      return;
+    }
+    auto copy = [&](llvm::Value *first, llvm::Value *end, bool zero) {
+      k.loopBetween(first, end, [&](llvm::Value *ox) {
+        llvm::Value *v =
+            zero ? k.constant(g.dt, 0)
+                 : k.load(g.dt, x, b.CreateNSWAdd(t.xRow, b.CreateNSWMul(ox, k.i64(g.sw))));
+        k.store(g.dt, v, col, b.CreateNSWAdd(t.colRow, ox));
       });
     };
-    body(positions, k.linear(o, oStrides));
+    llvm::Value *first = b.CreateSelect(t.inside, t.first, k.i64(g.ow));
+    llvm::Value *end = b.CreateSelect(t.inside, t.end, k.i64(g.ow));
+    copy(k.i64(0), first, true);
+    copy(first, end, false);
+    copy(end, k.i64(g.ow), true);
   });
+}
+
+/// dx = col2im(dcol) for one example: every tap's gradient added to the
+/// element of x it read.
+void col2im(KernelBuilder &k, const ConvGeometry &g, llvm::Value *dcol, llvm::Value *dx) {
+  auto &b = k.b;
+  k.loop(0, g.c * g.h * g.w, [&](llvm::Value *i) { k.store(g.dt, k.constant(g.dt, 0), dx, i); });
+  llvm::Type *vector = llvm::FixedVectorType::get(k.typeOf(g.dt), unsigned(64 / dtypeSize(g.dt)));
+  llvm::Value *zero = llvm::Constant::getNullValue(vector);
+  llvm::Align align(dtypeSize(g.dt));
+  forEachTapRow(k, g, [&](const TapRow &t) {
+    if (g.sw == 1) {
+      forEachVectorOfRow(k, g, t, [&](llvm::Value *q0, llvm::Value *inX, llvm::Value *) {
+        llvm::Value *to = maybeOutside(k, g.dt, dx, b.CreateAdd(t.xRow, q0));
+        llvm::Value *tap = b.CreateMaskedLoad(
+            vector, maybeOutside(k, g.dt, dcol, b.CreateAdd(t.colRow, q0)), align, inX, zero);
+        llvm::Value *sum = k.add(b.CreateMaskedLoad(vector, to, align, inX, zero), tap);
+        b.CreateMaskedStore(sum, to, align, inX);
+      });
+      return;
+    }
+    llvm::Value *end = b.CreateSelect(t.inside, t.end, t.first);
+    k.loopBetween(t.first, end, [&](llvm::Value *ox) {
+      llvm::Value *to = b.CreateNSWAdd(t.xRow, b.CreateNSWMul(ox, k.i64(g.sw)));
+      llvm::Value *tap = k.load(g.dt, dcol, b.CreateNSWAdd(t.colRow, ox));
+      k.store(g.dt, k.add(k.load(g.dt, dx, to), tap), dx, to);
+    });
+  });
+}
+
+/// The address of element `index` (a run-time value) of `base`.
+llvm::Value *at(KernelBuilder &k, DType dt, llvm::Value *base, llvm::Value *index) {
+  return k.b.CreateInBoundsGEP(k.typeOf(dt), base, index);
+}
+
+/// The work of slot `slot`: its examples, with its scratch space.
+void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
+              const std::vector<llvm::Value *> &pointers, llvm::Value *slot) {
+  auto &b = t.b;
+  llvm::Value *in0 = pointers[0], *in1 = pointers[1], *out = pointers[2];
+  llvm::Value *space = b.CreateInBoundsGEP(b.getInt8Ty(), pointers[3],
+                                           b.CreateNSWMul(slot, t.i64(g.slotBytes(kind))));
+  llvm::Value *first = b.CreateSDiv(b.CreateNSWMul(slot, t.i64(g.n)), t.i64(g.slots()));
+  llvm::Value *end =
+      b.CreateSDiv(b.CreateNSWMul(b.CreateNSWAdd(slot, t.i64(1)), t.i64(g.n)), t.i64(g.slots()));
+  int64_t xSize = g.c * g.h * g.w, ySize = g.o * g.pixels();
+  auto example = [&](llvm::Value *base, int64_t size, llvm::Value *n) {
+    return at(t, g.dt, base, b.CreateNSWMul(n, t.i64(size)));
+  };
+  switch (kind) {
+  case OpKind::Conv2d: // (x, W) -> y
+    t.loopBetween(first, end, [&](llvm::Value *n) {
+      llvm::Value *x = example(in0, xSize, n);
+      llvm::Value *col = g.direct() ? x : space;
+      if (!g.direct())
+        im2col(t, g, x, col);
+      emitMatrixProduct(t, {g.o, g.pixels(), g.taps(), false, false, g.dt}, in1, col,
+                        example(out, ySize, n));
+    });
+    return;
+  case OpKind::Conv2dBackwardInput: // (g, W) -> dx
+    t.loopBetween(first, end, [&](llvm::Value *n) {
+      llvm::Value *dx = example(out, xSize, n);
+      llvm::Value *dcol = g.direct() ? dx : space;
+      emitMatrixProduct(t, {g.taps(), g.pixels(), g.o, true, false, g.dt}, in1,
+                        example(in0, ySize, n), dcol);
+      if (!g.direct())
+        col2im(t, g, dcol, dx);
+    });
+    return;
+  default: { // (x, g) -> this slot's Σ col[n] g[n]ᵀ
+    llvm::Value *gT = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), space, uint64_t(g.colBytes()));
+    llvm::Value *partial =
+        b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), gT, uint64_t(g.bytes(g.pixels() * g.o)));
+    t.loop(0, g.taps() * g.o,
+           [&](llvm::Value *i) { t.store(g.dt, t.constant(g.dt, 0), partial, i); });
+    t.loopBetween(first, end, [&](llvm::Value *n) {
+      llvm::Value *x = example(in0, xSize, n);
+      llvm::Value *col = g.direct() ? x : space;
+      if (!g.direct())
+        im2col(t, g, x, col);
+      llvm::Value *gn = example(in1, ySize, n);
+      t.loop(0, g.o, [&](llvm::Value *o) {
+        t.loop(0, g.pixels(), [&](llvm::Value *p) {
+          llvm::Value *v =
+              t.load(g.dt, gn, b.CreateNSWAdd(b.CreateNSWMul(o, t.i64(g.pixels())), p));
+          t.store(g.dt, v, gT, b.CreateNSWAdd(b.CreateNSWMul(p, t.i64(g.o)), o));
+        });
+      });
+      emitMatrixProduct(t, {g.taps(), g.o, g.pixels(), false, true, g.dt}, col, gT, partial);
+    });
+    return;
+  }
+  }
 }
 
 } // namespace
 
+size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
+  ConvGeometry g = geometryOf(op, out, in);
+  return size_t(g.slots() * g.slotBytes(op.kind));
+}
+
 void emitConvolution(KernelBuilder &k) {
-  DType dt = k.outType();
+  ConvGeometry g = geometryOf(k.op, k.outShape, k.inShapes);
+  OpKind kind = k.op.kind;
   auto &b = k.b;
-  const ir::Attrs &a = k.op.attrs;
-  const double inf = std::numeric_limits<double>::infinity();
-  switch (k.op.kind) {
-  case OpKind::Conv2d:
+  if (g.n == 0 || product(k.outShape) == 0) { // nothing to compute, or only zeros
     k.fill(0, product(k.outShape));
-    forEachTap(k, k.inShapes[0], k.inShapes[1], k.outShape,
-               [&](llvm::Value *x, llvm::Value *w, llvm::Value *o) {
-                 k.storeOut(k.add(k.load(dt, k.out(), o), k.mul(k.loadIn(0, x), k.loadIn(1, w))),
-                            o);
-               });
     return;
-  case OpKind::Conv2dBackwardInput: // (g, w) -> dx
-    k.fill(0, product(k.outShape));
-    forEachTap(k, k.outShape, k.inShapes[1], k.inShapes[0],
-               [&](llvm::Value *x, llvm::Value *w, llvm::Value *o) {
-                 k.storeOut(k.add(k.load(dt, k.out(), x), k.mul(k.loadIn(0, o), k.loadIn(1, w))),
-                            x);
-               });
+  }
+  llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(b.getContext(), 0));
+  llvm::Value *scratch = k.scratch() ? k.scratch() : null;
+  emitParallelFor(k, "slots", {k.in(0), k.in(1), k.out(), scratch}, g.slots(),
+                  [&](KernelBuilder &t, const std::vector<llvm::Value *> &pointers,
+                      llvm::Value *slot) { emitSlot(t, g, kind, pointers, slot); });
+  if (kind != OpKind::Conv2dBackwardWeight)
     return;
-  case OpKind::Conv2dBackwardWeight: // (x, g) -> dw
-    k.fill(0, product(k.outShape));
-    forEachTap(k, k.inShapes[0], k.outShape, k.inShapes[1],
-               [&](llvm::Value *x, llvm::Value *w, llvm::Value *o) {
-                 k.storeOut(k.add(k.load(dt, k.out(), w), k.mul(k.loadIn(1, o), k.loadIn(0, x))),
-                            w);
-               });
-    return;
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d: {
-    bool isMax = k.op.kind == OpKind::MaxPool2d;
-    double area = double(a.window[0] * a.window[1]);
-    forEachWindow(k, k.inShapes[0], k.outShape, [&](auto positions, llvm::Value *o) {
-      llvm::AllocaInst *acc = k.local(k.typeOf(dt), k.constant(dt, isMax ? -inf : 0));
-      positions([&](llvm::Value *x) {
-        llvm::Value *v = k.loadIn(0, x), *cur = b.CreateLoad(k.typeOf(dt), acc);
-        b.CreateStore(isMax ? k.maximum(cur, v) : k.add(cur, v), acc);
-      });
-      llvm::Value *r = b.CreateLoad(k.typeOf(dt), acc);
-      k.storeOut(isMax ? r : k.div(r, k.constant(dt, area)), o);
+  // dW = (Σ over slots of the partial dWᵀ)ᵀ, summed in slot order.
+  int64_t slotBytes = g.slotBytes(kind), size = g.taps() * g.o;
+  int64_t partialOffset = g.colBytes() + g.bytes(g.pixels() * g.o);
+  auto partial = [&](llvm::Value *slot) {
+    return b.CreateInBoundsGEP(
+        b.getInt8Ty(), scratch,
+        b.CreateNSWAdd(b.CreateNSWMul(slot, k.i64(slotBytes)), k.i64(partialOffset)));
+  };
+  llvm::Value *sum = partial(k.i64(0));
+  k.loop(1, g.slots(), [&](llvm::Value *s) {
+    llvm::Value *next = partial(s);
+    k.loop(0, size, [&](llvm::Value *i) {
+      k.store(g.dt, k.add(k.load(g.dt, sum, i), k.load(g.dt, next, i)), sum, i);
     });
-    return;
-  }
-  case OpKind::MaxPool2dBackward:  // (x, g) -> dx: g split evenly among each window's maxima
-  case OpKind::MaxPool2dTangent: { // (x, u) -> mean of u over each window's maxima
-    bool backward = k.op.kind == OpKind::MaxPool2dBackward;
-    const Sizes &xs = k.inShapes[0];
-    const Sizes &os = backward ? k.inShapes[1] : k.outShape;
-    if (backward)
-      k.fill(0, product(k.outShape));
-    forEachWindow(k, xs, os, [&](auto positions, llvm::Value *o) {
-      llvm::AllocaInst *top = k.local(k.typeOf(dt), k.constant(dt, -inf));
-      positions([&](llvm::Value *x) {
-        b.CreateStore(k.maximum(b.CreateLoad(k.typeOf(dt), top), k.loadIn(0, x)), top);
-      });
-      llvm::Value *m = b.CreateLoad(k.typeOf(dt), top);
-      // With a NaN in the window every position counts, so the NaN spreads.
-      llvm::Value *anyNaN = b.CreateFCmpUNO(m, m);
-      auto hit = [&](llvm::Value *x) {
-        return b.CreateOr(anyNaN, b.CreateFCmpOEQ(k.loadIn(0, x), m));
-      };
-      llvm::AllocaInst *count = k.local(k.typeOf(dt), k.constant(dt, 0));
-      positions([&](llvm::Value *x) {
-        b.CreateStore(k.add(b.CreateLoad(k.typeOf(dt), count), k.toMask(hit(x), dt)), count);
-      });
-      llvm::Value *n = b.CreateLoad(k.typeOf(dt), count);
-      if (backward) {
-        llvm::Value *share = k.div(k.loadIn(1, o), n);
-        positions([&](llvm::Value *x) {
-          k.ifThen(hit(x), [&] { k.storeOut(k.add(k.load(dt, k.out(), x), share), x); });
-        });
-      } else {
-        llvm::AllocaInst *sum = k.local(k.typeOf(dt), k.constant(dt, 0));
-        positions([&](llvm::Value *x) {
-          llvm::Value *add = b.CreateSelect(hit(x), k.loadIn(1, x), k.constant(dt, 0));
-          b.CreateStore(k.add(b.CreateLoad(k.typeOf(dt), sum), add), sum);
-        });
-        k.storeOut(k.div(b.CreateLoad(k.typeOf(dt), sum), n), o);
-      }
+  });
+  k.loop(0, g.o, [&](llvm::Value *o) {
+    k.loop(0, g.taps(), [&](llvm::Value *r) {
+      llvm::Value *v = k.load(g.dt, sum, b.CreateNSWAdd(b.CreateNSWMul(r, k.i64(g.o)), o));
+      k.storeOut(v, b.CreateNSWAdd(b.CreateNSWMul(o, k.i64(g.taps())), r));
     });
-    return;
-  }
-  case OpKind::AvgPool2dBackward: { // g -> dx: each window's g spread over it
-    double area = double(a.window[0] * a.window[1]);
-    k.fill(0, product(k.outShape));
-    forEachWindow(k, k.outShape, k.inShapes[0], [&](auto positions, llvm::Value *o) {
-      llvm::Value *share = k.div(k.loadIn(0, o), k.constant(dt, area));
-      positions([&](llvm::Value *x) { k.storeOut(k.add(k.load(dt, k.out(), x), share), x); });
-    });
-    return;
-  }
-  default: return;
-  }
+  });
 }
 
 } // namespace nabla::codegen

@@ -25,6 +25,73 @@ namespace {
 
 /// Groups with fewer elements than this run on one thread.
 constexpr int64_t kParallelElements = 32768;
+/// Rows longer than this are split (when their length has a divisor near it).
+constexpr int64_t kLongRow = 4096;
+
+/// The loop nest a group runs over: its result shape with adjacent axes
+/// merged wherever every broadcast in the group reads them as one axis (all
+/// of them, for a group without broadcasts), and a very long last axis split
+/// so that its rows can be shared among threads. Rows are runs of the last
+/// axis; flat indices are those of the result.
+struct IterationSpace {
+  Sizes shape;
+  /// Per broadcast op: its operand's stride along each axis of `shape`.
+  std::unordered_map<const ir::Op *, Sizes> strides;
+};
+
+IterationSpace iterationSpace(const GroupKernel &g, const MemoryPlan &plan) {
+  const Sizes &full = plan.of(&g.ops.back()->result).shape;
+  // Each broadcast's strides over the result's axes: operand axes align at
+  // the end, and a size-1 axis repeats (stride 0).
+  std::unordered_map<const ir::Op *, Sizes> fullStrides;
+  bool keepRows = false; // one_hot reads a label per row of the result
+  for (const ir::Op *op : g.ops) {
+    keepRows |= op->kind == OpKind::OneHot;
+    if (op->kind != OpKind::Broadcast)
+      continue;
+    const Sizes &in = plan.of(op->operands[0]).shape;
+    Sizes inStrides = stridesOf(in), strides(full.size(), 0);
+    size_t lead = full.size() - in.size();
+    for (size_t d = 0; d < in.size(); ++d)
+      strides[lead + d] = in[d] == 1 ? 0 : inStrides[d];
+    fullStrides[op] = strides;
+  }
+  IterationSpace space;
+  if (keepRows || full.empty()) {
+    space.shape = full;
+    space.strides = fullStrides;
+    return space;
+  }
+  for (size_t d = 0; d < full.size(); ++d) {
+    bool merge = d > 0;
+    for (const auto &[op, s] : fullStrides)
+      merge = merge && space.strides[op].back() == s[d] * full[d];
+    if (merge) {
+      space.shape.back() *= full[d];
+      for (const auto &[op, s] : fullStrides)
+        space.strides[op].back() = s[d];
+      continue;
+    }
+    space.shape.push_back(full[d]);
+    for (const auto &[op, s] : fullStrides)
+      space.strides[op].push_back(s[d]);
+  }
+  // A long last axis becomes rows of a divisor of its length.
+  int64_t last = space.shape.back();
+  if (last > kLongRow)
+    for (int64_t row = kLongRow; row >= kLongRow / 16; --row)
+      if (last % row == 0) {
+        space.shape.back() = last / row;
+        space.shape.push_back(row);
+        for (auto &[op, s] : space.strides) {
+          int64_t t = s.back();
+          s.back() = t * row;
+          s.push_back(t);
+        }
+        break;
+      }
+  return space;
+}
 
 /// Per-row state of an op that reads outside the element it computes.
 struct RowState {
@@ -36,10 +103,11 @@ struct RowState {
 /// Emits the element-wise part of a group for one row, in the row function.
 class RowEmitter {
 public:
-  RowEmitter(KernelBuilder &k, const GroupKernel &g, const MemoryPlan &plan,
+  RowEmitter(KernelBuilder &k, const GroupKernel &g, const IterationSpace &space,
              std::unordered_map<const ir::Value *, llvm::Value *> buffers, llvm::Value *anchorRows)
-      : k_(k), b_(k.b), g_(g), plan_(plan), buffers_(std::move(buffers)), anchorRows_(anchorRows) {
-    shape_ = plan.of(&g.ops.back()->result).shape;
+      : k_(k), b_(k.b), g_(g), space_(space), buffers_(std::move(buffers)),
+        anchorRows_(anchorRows) {
+    shape_ = space.shape;
     n_ = shape_.empty() ? 1 : shape_.back();
     outer_ = Sizes(shape_.begin(), shape_.empty() ? shape_.end() : shape_.end() - 1);
     anchored_ = ir::canAnchorGroup(*g.ops.front());
@@ -57,14 +125,9 @@ public:
     for (size_t i = 0; i < g_.ops.size(); ++i) {
       const ir::Op &op = *g_.ops[i];
       if (op.kind == OpKind::Broadcast) {
-        // Operand axes align at the end; a size-1 axis repeats (stride 0).
-        const Sizes &in = plan_.of(op.operands[0]).shape;
-        Sizes inStrides = stridesOf(in), strides(shape_.size(), 0);
-        size_t lead = shape_.size() - in.size();
-        for (size_t d = 0; d < in.size(); ++d)
-          strides[lead + d] = in[d] == 1 ? 0 : inStrides[d];
+        const Sizes &strides = space_.strides.at(&op);
         RowState s;
-        s.base = k_.linear(index, strides);
+        s.base = k_.linear(index, Sizes(strides.begin(), strides.end() - 1));
         s.lastStride = strides.empty() ? 0 : strides.back();
         state[&op] = s;
       } else if (op.kind == OpKind::OneHot) {
@@ -126,7 +189,7 @@ private:
   KernelBuilder &k_;
   llvm::IRBuilder<> &b_;
   const GroupKernel &g_;
-  const MemoryPlan &plan_;
+  const IterationSpace &space_;
   std::unordered_map<const ir::Value *, llvm::Value *> buffers_;
   llvm::Value *anchorRows_;
   Sizes shape_, outer_;
@@ -149,7 +212,8 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
   llvm::LLVMContext &ctx = fn->getContext();
   llvm::Module &m = *fn->getParent();
   llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
-  Sizes shape = plan.of(&g.ops.back()->result).shape;
+  IterationSpace space = iterationSpace(g, plan);
+  const Sizes &shape = space.shape;
   int64_t n = shape.empty() ? 1 : shape.back();
   int64_t total = product(shape);
   int64_t rows = n ? total / n : 0;
@@ -167,6 +231,8 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
     k.setPointers(anchorRows, ins, g.scratch, g.status);
     if (first.kind == OpKind::MatMul)
       emitMatMul(k);
+    else if (first.kind == OpKind::Conv2d)
+      emitConvolution(k);
     else
       emitNeural(k);
   }
@@ -216,7 +282,7 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
       buffers[order[i]] = rowsFn->getArg(unsigned(slotOf[i]));
     unsigned anchorArg = unsigned(pointers.size());
     r.setPointers(nullptr, {}, nullptr, rowsFn->getArg(anchorArg + 1));
-    RowEmitter emitter(r, g, plan, std::move(buffers), rowsFn->getArg(anchorArg));
+    RowEmitter emitter(r, g, space, std::move(buffers), rowsFn->getArg(anchorArg));
     r.loopBetween(rowsFn->getArg(anchorArg + 2), rowsFn->getArg(anchorArg + 3),
                   [&](llvm::Value *row) { emitter.row(row); });
     r.b.CreateRetVoid();

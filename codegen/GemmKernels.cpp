@@ -20,8 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernels.h"
-
-#include <llvm/IR/Module.h>
+#include "codegen/Parallel.h"
 
 namespace nabla::codegen {
 
@@ -33,6 +32,7 @@ namespace {
 struct Gemm {
   int64_t batches, m, n, k;
   bool ta, tb;
+  bool accumulate; ///< C += op(A) op(B) instead of C = op(A) op(B)
   DType dt;
   int64_t width;      ///< elements per vector register
   int64_t nrVectors;  ///< NR / width
@@ -47,17 +47,17 @@ struct Gemm {
   }
 };
 
-Gemm plan(const ir::Op &op, const Sizes &c, const std::vector<Sizes> &in) {
+Gemm plan(int64_t batches, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool accumulate,
+          DType dt) {
   Gemm g;
-  size_t r = c.size();
-  g.m = c[r - 2];
-  g.n = c[r - 1];
-  g.ta = op.attrs.transposeA;
-  g.tb = op.attrs.transposeB;
-  const Sizes &as = in[0];
-  g.k = g.ta ? as[r - 2] : as[r - 1];
-  g.batches = product(Sizes(c.begin(), c.end() - 2));
-  g.dt = op.result.type.dtype;
+  g.batches = batches;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.ta = ta;
+  g.tb = tb;
+  g.accumulate = accumulate;
+  g.dt = dt;
   int64_t es = int64_t(dtypeSize(g.dt));
   g.width = 64 / es;
   g.nrVectors = g.n >= 3 * g.width ? 4 : g.n > g.width ? 2 : 1;
@@ -66,7 +66,7 @@ Gemm plan(const ir::Op &op, const Sizes &c, const std::vector<Sizes> &in) {
   // A block of B (K x NC) stays in the L2 cache; at least two blocks when
   // there are columns enough, so that two threads have work.
   int64_t panels = (g.n + g.nr - 1) / g.nr;
-  int64_t fit = std::max<int64_t>(1, (256 << 10) / (g.k * g.nr * es));
+  int64_t fit = std::max<int64_t>(1, (256 << 10) / (std::max<int64_t>(1, g.k) * g.nr * es));
   g.panelsPerBlock = std::min(fit, panels);
   if (panels >= 2)
     g.panelsPerBlock = std::min(g.panelsPerBlock, (panels + 1) / 2);
@@ -75,28 +75,35 @@ Gemm plan(const ir::Op &op, const Sizes &c, const std::vector<Sizes> &in) {
   return g;
 }
 
-/// Emits the body of one task function: tasks [begin, end) of the plan.
-class TaskEmitter {
+/// The plan of a matmul op.
+Gemm plan(const ir::Op &op, const Sizes &c, const std::vector<Sizes> &in) {
+  size_t r = c.size();
+  int64_t k = op.attrs.transposeA ? in[0][r - 2] : in[0][r - 1];
+  return plan(product(Sizes(c.begin(), c.end() - 2)), c[r - 2], c[r - 1], k, op.attrs.transposeA,
+              op.attrs.transposeB, false, op.result.type.dtype);
+}
+
+/// Emits the tiles of one column block of one batch's C.
+class TileEmitter {
 public:
-  TaskEmitter(KernelBuilder &k, const Gemm &g, llvm::Value *a, llvm::Value *b, llvm::Value *c,
-              llvm::Value *packed)
-      : k_(k), b_(k.b), g_(g), a_(a), bm_(b), c_(c), packed_(packed) {
+  TileEmitter(KernelBuilder &k, const Gemm &g) : k_(k), b_(k.b), g_(g) {
     vecType_ = llvm::FixedVectorType::get(k.typeOf(g.dt), unsigned(g.width));
   }
 
-  void task(llvm::Value *t) {
-    llvm::Value *batch = b_.CreateSDiv(t, k_.i64(g_.blocks));
-    llvm::Value *block = b_.CreateSRem(t, k_.i64(g_.blocks));
-    aBase_ = b_.CreateNSWMul(batch, k_.i64(g_.m * g_.k));
-    bBase_ = b_.CreateNSWMul(batch, k_.i64(g_.k * g_.n));
-    cBase_ = b_.CreateNSWMul(batch, k_.i64(g_.m * g_.n));
+  /// The matrices of the batch (and, when B is transposed, this task's
+  /// space for packed panels).
+  void matrices(llvm::Value *a, llvm::Value *b, llvm::Value *c, llvm::Value *packed) {
+    a_ = a;
+    bm_ = b;
+    c_ = c;
+    panelBase_ = packed;
+  }
+
+  /// Column block `block` (a run-time index) of C.
+  void block(llvm::Value *block) {
     llvm::Value *j0 = b_.CreateNSWMul(block, k_.i64(g_.nc));
-    // This task's packed panels, when B is transposed.
-    if (g_.tb) {
-      panelBase_ = b_.CreateInBoundsGEP(b_.getInt8Ty(), packed_,
-                                        b_.CreateNSWMul(t, k_.i64(g_.packedBytesPerTask())));
+    if (g_.tb)
       pack(j0);
-    }
     // Full blocks have panelsPerBlock panels; the last may have fewer, and
     // its last panel fewer than NR columns (the edge, computed only there).
     int64_t lastBlockStart = (g_.blocks - 1) * g_.nc;
@@ -130,7 +137,7 @@ private:
   llvm::Value *aAt(llvm::Value *i, llvm::Value *kk) {
     llvm::Value *index = g_.ta ? b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.m)), i)
                                : b_.CreateNSWAdd(b_.CreateNSWMul(i, k_.i64(g_.k)), kk);
-    return k_.load(g_.dt, a_, b_.CreateNSWAdd(aBase_, index));
+    return k_.load(g_.dt, a_, index);
   }
 
   /// The address of vector v of row kk of panel p (columns j0 + p NR + v W on).
@@ -145,7 +152,16 @@ private:
     llvm::Value *column = b_.CreateNSWAdd(
         j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), k_.i64(v * g_.width)));
     llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.n)), column);
-    return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), bm_, b_.CreateNSWAdd(bBase_, index));
+    return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), bm_, index);
+  }
+
+  /// The address of vector v of row i0 + r of C in panel p.
+  llvm::Value *cVector(llvm::Value *i0, llvm::Value *j0, llvm::Value *p, int64_t r, int64_t v) {
+    llvm::Value *row = b_.CreateNSWAdd(i0, k_.i64(r));
+    llvm::Value *column = b_.CreateNSWAdd(
+        j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), k_.i64(v * g_.width)));
+    llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(row, k_.i64(g_.n)), column);
+    return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), c_, index);
   }
 
   /// A mask of the first `lanes` lanes.
@@ -162,6 +178,19 @@ private:
     llvm::Align elementAlign(dtypeSize(g_.dt));
     llvm::Function *fn = b_.GetInsertBlock()->getParent();
     llvm::LLVMContext &ctx = b_.getContext();
+    // The tile starts at zero, or at C's values when accumulating.
+    auto isPartial = [&](int64_t v) { return v == vectors - 1 && lastLanes < g_.width; };
+    llvm::Value *zero = llvm::Constant::getNullValue(vecType_);
+    std::vector<llvm::Value *> start(size_t(mr * vectors), zero);
+    if (g_.accumulate)
+      for (int64_t r = 0; r < mr; ++r)
+        for (int64_t v = 0; v < vectors; ++v) {
+          llvm::Value *ptr = cVector(i0, j0, p, r, v);
+          start[size_t(r * vectors + v)] =
+              isPartial(v) ? static_cast<llvm::Value *>(b_.CreateMaskedLoad(
+                                 vecType_, ptr, elementAlign, mask(lastLanes), zero))
+                           : b_.CreateAlignedLoad(vecType_, ptr, elementAlign);
+        }
     llvm::BasicBlock *pre = b_.GetInsertBlock();
     auto *header = llvm::BasicBlock::Create(ctx, "k_loop", fn);
     auto *body = llvm::BasicBlock::Create(ctx, "k_body", fn);
@@ -171,17 +200,16 @@ private:
     llvm::PHINode *kk = b_.CreatePHI(b_.getInt64Ty(), 2, "k");
     kk->addIncoming(k_.i64(0), pre);
     std::vector<llvm::PHINode *> acc;
-    llvm::Value *zero = llvm::Constant::getNullValue(vecType_);
     for (int64_t i = 0; i < mr * vectors; ++i) {
       acc.push_back(b_.CreatePHI(vecType_, 2, "acc"));
-      acc.back()->addIncoming(zero, pre);
+      acc.back()->addIncoming(start[size_t(i)], pre);
     }
     b_.CreateCondBr(b_.CreateICmpSLT(kk, k_.i64(g_.k)), body, exit);
     b_.SetInsertPoint(body);
     std::vector<llvm::Value *> bv;
     for (int64_t v = 0; v < vectors; ++v) {
       llvm::Value *ptr = bVector(j0, p, kk, v);
-      bool partial = v == vectors - 1 && lastLanes < g_.width && !g_.tb;
+      bool partial = isPartial(v) && !g_.tb;
       if (partial)
         bv.push_back(b_.CreateMaskedLoad(vecType_, ptr, elementAlign, mask(lastLanes), zero));
       else
@@ -209,15 +237,10 @@ private:
     b_.SetInsertPoint(exit);
     // Store the tile.
     for (int64_t r = 0; r < mr; ++r) {
-      llvm::Value *row = b_.CreateNSWAdd(i0, k_.i64(r));
       for (int64_t v = 0; v < vectors; ++v) {
-        llvm::Value *column = b_.CreateNSWAdd(
-            j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), k_.i64(v * g_.width)));
-        llvm::Value *index =
-            b_.CreateNSWAdd(cBase_, b_.CreateNSWAdd(b_.CreateNSWMul(row, k_.i64(g_.n)), column));
-        llvm::Value *ptr = b_.CreateInBoundsGEP(k_.typeOf(g_.dt), c_, index);
+        llvm::Value *ptr = cVector(i0, j0, p, r, v);
         llvm::Value *value = acc[size_t(r * vectors + v)];
-        if (v == vectors - 1 && lastLanes < g_.width)
+        if (isPartial(v))
           b_.CreateMaskedStore(value, ptr, elementAlign, mask(lastLanes));
         else
           b_.CreateAlignedStore(value, ptr, elementAlign);
@@ -233,7 +256,7 @@ private:
         llvm::Value *j = b_.CreateNSWAdd(j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), c));
         llvm::Value *inside = b_.CreateICmpSLT(j, k_.i64(g_.n));
         // Column j of op(B) is row j of B: K contiguous elements.
-        llvm::Value *source = b_.CreateNSWAdd(bBase_, b_.CreateNSWMul(j, k_.i64(g_.k)));
+        llvm::Value *source = b_.CreateNSWMul(j, k_.i64(g_.k));
         k_.loop(0, g_.k, [&](llvm::Value *kk) {
           llvm::Value *dst = b_.CreateNSWAdd(
               b_.CreateNSWMul(b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.k)), kk), k_.i64(g_.nr)),
@@ -260,8 +283,7 @@ private:
   KernelBuilder &k_;
   llvm::IRBuilder<> &b_;
   const Gemm &g_;
-  llvm::Value *a_, *bm_, *c_, *packed_;
-  llvm::Value *aBase_ = nullptr, *bBase_ = nullptr, *cBase_ = nullptr, *panelBase_ = nullptr;
+  llvm::Value *a_ = nullptr, *bm_ = nullptr, *c_ = nullptr, *panelBase_ = nullptr;
   llvm::Type *vecType_;
 };
 
@@ -286,60 +308,37 @@ size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Si
 
 void emitGemm(KernelBuilder &k) {
   Gemm g = plan(k.op, k.outShape, k.inShapes);
-  llvm::Function *kernel = k.fn;
-  llvm::Module &m = *kernel->getParent();
-  llvm::LLVMContext &ctx = m.getContext();
-  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
+  llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(k.b.getContext(), 0));
+  std::vector<llvm::Value *> pointers = {k.in(0), k.in(1), k.out(),
+                                         k.scratch() ? k.scratch() : null};
+  // One task per column block of each batch.
+  emitParallelFor(k, "tasks", pointers, g.tasks(),
+                  [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *task) {
+                    auto &b = t.b;
+                    llvm::Value *batch = b.CreateSDiv(task, t.i64(g.blocks));
+                    llvm::Value *block = b.CreateSRem(task, t.i64(g.blocks));
+                    llvm::Type *element = t.typeOf(g.dt);
+                    auto matrix = [&](llvm::Value *base, int64_t size) {
+                      return b.CreateInBoundsGEP(element, base, b.CreateNSWMul(batch, t.i64(size)));
+                    };
+                    llvm::Value *packed =
+                        g.tb ? b.CreateInBoundsGEP(
+                                   b.getInt8Ty(), at[3],
+                                   b.CreateNSWMul(task, t.i64(g.packedBytesPerTask())))
+                             : nullptr;
+                    TileEmitter tiles(t, g);
+                    tiles.matrices(matrix(at[0], g.m * g.k), matrix(at[1], g.k * g.n),
+                                   matrix(at[2], g.m * g.n), packed);
+                    tiles.block(block);
+                  });
+}
 
-  // The task function: void task(ptr context, i64 begin, i64 end), with the
-  // context holding A, B, C and the packing space.
-  auto *taskType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx),
-                                           {ptr, k.b.getInt64Ty(), k.b.getInt64Ty()}, false);
-  auto *task = llvm::Function::Create(taskType, llvm::GlobalValue::InternalLinkage,
-                                      kernel->getName() + "_tasks", m);
-  task->addFnAttr(llvm::Attribute::NoUnwind);
-  for (const char *attr : {"target-cpu", "target-features", "prefer-vector-width"})
-    if (kernel->hasFnAttribute(attr))
-      task->addFnAttr(kernel->getFnAttribute(attr));
-  {
-    KernelBuilder t(task, k.op, k.inShapes, k.outShape, k.opIndex, k.bindings);
-    llvm::Value *context = task->getArg(0);
-    auto field = [&](unsigned i) {
-      return t.b.CreateLoad(ptr, t.b.CreateConstInBoundsGEP1_64(ptr, context, i));
-    };
-    llvm::Value *a = field(0), *b = field(1), *c = field(2), *packed = field(3);
-    TaskEmitter emitter(t, g, a, b, c, packed);
-    llvm::Value *begin = task->getArg(1), *end = task->getArg(2);
-    llvm::Function *fn = task;
-    auto *header = llvm::BasicBlock::Create(ctx, "task", fn);
-    auto *body = llvm::BasicBlock::Create(ctx, "task_body", fn);
-    auto *exit = llvm::BasicBlock::Create(ctx, "tasks_done", fn);
-    llvm::BasicBlock *pre = t.b.GetInsertBlock();
-    t.b.CreateBr(header);
-    t.b.SetInsertPoint(header);
-    llvm::PHINode *i = t.b.CreatePHI(t.b.getInt64Ty(), 2);
-    i->addIncoming(begin, pre);
-    t.b.CreateCondBr(t.b.CreateICmpSLT(i, end), body, exit);
-    t.b.SetInsertPoint(body);
-    emitter.task(i);
-    i->addIncoming(t.b.CreateNSWAdd(i, t.i64(1)), t.b.GetInsertBlock());
-    t.b.CreateBr(header);
-    t.b.SetInsertPoint(exit);
-    t.b.CreateRetVoid();
-  }
-
-  // The kernel: fill the context, run the tasks in parallel, then the epilogue.
-  auto &b = k.b;
-  llvm::IRBuilder<> entry(&kernel->getEntryBlock(), kernel->getEntryBlock().begin());
-  llvm::Value *context = entry.CreateAlloca(llvm::ArrayType::get(ptr, 4));
-  llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
-  llvm::Value *fields[] = {k.in(0), k.in(1), k.out(), k.scratch() ? k.scratch() : null};
-  for (unsigned i = 0; i < 4; ++i)
-    b.CreateStore(fields[i], b.CreateConstInBoundsGEP1_64(ptr, context, i));
-  llvm::FunctionCallee parallelFor = m.getOrInsertFunction(
-      "nabla_parallel_for",
-      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, b.getInt64Ty()}, false));
-  b.CreateCall(parallelFor, {task, context, k.i64(g.tasks())});
+void emitMatrixProduct(KernelBuilder &k, const MatrixProduct &p, llvm::Value *a, llvm::Value *b,
+                       llvm::Value *c) {
+  Gemm g = plan(1, p.m, p.n, p.k, p.transposeA, false, p.accumulate, p.dtype);
+  TileEmitter tiles(k, g);
+  tiles.matrices(a, b, c, nullptr);
+  k.loop(0, g.blocks, [&](llvm::Value *block) { tiles.block(block); });
 }
 
 } // namespace nabla::codegen

@@ -26,12 +26,12 @@ void emitKernel(KernelBuilder &k) {
   case OpKind::BceWithLogits: emitNeural(k); break;
   case OpKind::Conv2d:
   case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
+  case OpKind::Conv2dBackwardWeight: emitConvolution(k); break;
   case OpKind::MaxPool2d:
   case OpKind::AvgPool2d:
   case OpKind::MaxPool2dBackward:
   case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: emitConvolution(k); break;
+  case OpKind::AvgPool2dBackward: emitPooling(k); break;
   default: emitElementwise(k); break; // every op with the kElementwise trait
   }
   k.b.CreateRetVoid();

@@ -19,8 +19,26 @@ void emitGemm(KernelBuilder &k);         ///< GemmKernels.cpp: tiled, blocked, p
 bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
 /// Scratch space the tiled kernel needs (packed panels of a transposed B).
 size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
+/// One dense row-major product, C (m x n) = op(A) B or C += op(A) B, with
+/// op(A) = A (m x k) or, transposed, the k x m matrix A read as its transpose.
+struct MatrixProduct {
+  int64_t m, n, k;
+  bool transposeA = false;
+  bool accumulate = false;
+  DType dtype = DType::F32;
+};
+/// Emits `p` inline, on the calling thread, with the tiled micro-kernels of
+/// GemmKernels.cpp (the caller parallelizes around it).
+void emitMatrixProduct(KernelBuilder &k, const MatrixProduct &p, llvm::Value *a, llvm::Value *b,
+                       llvm::Value *c);
 void emitNeural(KernelBuilder &k);      ///< NeuralKernels.cpp
-void emitConvolution(KernelBuilder &k); ///< ConvolutionKernels.cpp
+void emitConvolution(KernelBuilder &k); ///< ConvolutionKernels.cpp: im2col and matrix products
+void emitPooling(KernelBuilder &k);     ///< PoolingKernels.cpp
+
+/// Scratch space a reduction needs (logsumexp's sums, a split reduction's partials).
+size_t reductionScratchBytes(const ir::Op &op, const Sizes &out, const Sizes &in);
+/// Scratch space a convolution op needs (its slots' im2col matrices).
+size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
 
 /// The value element-wise `op` computes from one element of each operand
 /// (`x`, in order): the scalar formula shared by every kernel that does

@@ -14,12 +14,17 @@ using namespace ir;
 
 size_t scratchBytesFor(const Op &op, const std::vector<std::vector<int64_t>> &operands,
                        const ValueLayout &result) {
-  // logsumexp keeps the running sum of each group next to its maximum; a
-  // tiled matmul packs a transposed B.
-  if (op.kind == OpKind::LogSumExp)
-    return result.bytes;
+  // logsumexp keeps the running sum of each group next to its maximum, a
+  // large reduction its partial results; a tiled matmul packs a transposed
+  // B; a convolution lays out its taps.
+  if (op.kind == OpKind::LogSumExp || op.kind == OpKind::ReduceSum ||
+      op.kind == OpKind::ReduceMax || op.kind == OpKind::ReduceMin)
+    return reductionScratchBytes(op, result.shape, operands[0]);
   if (op.kind == OpKind::MatMul)
     return gemmScratchBytes(op, result.shape, operands);
+  if (op.kind == OpKind::Conv2d || op.kind == OpKind::Conv2dBackwardInput ||
+      op.kind == OpKind::Conv2dBackwardWeight)
+    return convScratchBytes(op, result.shape, operands);
   return 0;
 }
 

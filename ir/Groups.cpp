@@ -8,7 +8,8 @@ namespace nabla::ir {
 
 bool canAnchorGroup(const Op &op) {
   switch (op.kind) {
-  case OpKind::MatMul: return true;
+  case OpKind::MatMul:
+  case OpKind::Conv2d: return true;
   case OpKind::Softmax:
   case OpKind::LogSoftmax: return op.attrs.axis + 1 == int64_t(op.result.type.rank());
   default: return false;

@@ -3,7 +3,7 @@
 // A fusion group is a run of consecutive ops compiled into one kernel. Its
 // shape is one loop nest over the group's result shape:
 //
-//   - optionally an anchor first: a matmul, or a softmax / log_softmax over
+//   - optionally an anchor first: a matmul, a conv2d, or a softmax / log_softmax over
 //     the last axis, computed row by row;
 //   - then element-wise ops over that shape, each element computed from the
 //     same element of the values before it in the group, from external

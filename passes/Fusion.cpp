@@ -31,7 +31,7 @@ struct Group {
   Shape shape;
   std::vector<Op *> ops; ///< in order, copies of leaves before the op that reads them
   size_t first = 0;      ///< position of its first op in the original order
-  bool anchored = false; ///< starts with a matmul or softmax
+  bool anchored = false; ///< starts with a matmul, conv2d or softmax
 };
 
 class Fuser {

@@ -3,7 +3,7 @@
 # Packages already installed are skipped, so running it again costs one dpkg query.
 #
 #   tools/install-deps.sh            build and test dependencies
-#   tools/install-deps.sh --data     also the Fashion-MNIST dataset used by `make run`
+#   tools/install-deps.sh --data     also the Fashion-MNIST dataset (make run, make test, make bench)
 set -euo pipefail
 
 packages=(

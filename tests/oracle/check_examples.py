@@ -34,6 +34,28 @@ def fashion_mlp(rng):
     return params, feeds, reference
 
 
+def fashion_cnn(rng):
+    """examples/fashion_cnn.nn: two conv-relu-maxpool stages, 3136-128-10."""
+    params = {"K1": rng.standard_normal((32, 1, 3, 3)) * 0.3,
+              "c1": rng.standard_normal((32, 1, 1)) * 0.1,
+              "K2": rng.standard_normal((64, 32, 3, 3)) * 0.08,
+              "c2": rng.standard_normal((64, 1, 1)) * 0.1,
+              "W3": rng.standard_normal((3136, 128)) * 0.02, "b3": rng.standard_normal(128) * 0.1,
+              "W4": rng.standard_normal((128, 10)) * 0.1, "b4": rng.standard_normal(10) * 0.1}
+    feeds = {"x": rng.uniform(0, 1, (5, 1, 28, 28)), "y": rng.integers(0, 10, 5).astype(np.int32)}
+
+    def reference(p, f):
+        stage = lambda v, k, c: F.max_pool2d(F.relu(F.conv2d(v, k, padding=1) + c), 2)
+        h2 = stage(stage(f["x"], p["K1"], p["c1"]), p["K2"], p["c2"])
+        h3 = F.relu(h2.flatten(1) @ p["W3"] + p["b3"])
+        logits = h3 @ p["W4"] + p["b4"]
+        y = f["y"].long()
+        return {"loss": F.cross_entropy(logits, y), "probs": logits.softmax(-1),
+                "acc": (logits.argmax(-1) == y).to(logits.dtype).mean()}
+
+    return params, feeds, reference
+
+
 def xor(rng):
     """examples/xor.nn: 2-8-1 sigmoid network, squared error, on xor.csv."""
     params = {"W1": rng.uniform(-1, 1, (2, 8)), "b1": rng.standard_normal(8) * 0.1,
@@ -61,7 +83,8 @@ def neuron(rng):
     return params, feeds, reference
 
 
-EXAMPLES = {"fashion_mlp.nn": fashion_mlp, "xor.nn": xor, "neuron.nn": neuron}
+EXAMPLES = {"fashion_mlp.nn": fashion_mlp, "fashion_cnn.nn": fashion_cnn, "xor.nn": xor,
+            "neuron.nn": neuron}
 
 
 def check(nabla, script, build, dtype, workdir):

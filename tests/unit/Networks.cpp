@@ -3,14 +3,17 @@
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
 #include "ir/Lower.h"
+#include "ir/Parser.h"
 #include "passes/Adjoint.h"
 #include "runtime/Initializers.h"
 #include "runtime/Random.h"
+#include "runtime/ThreadPool.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -97,6 +100,55 @@ codegen::Compiler &testCompiler() {
     return made;
   }();
   return *compiler;
+}
+
+void compareWithInterpreter(const std::string &text, bool f64) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources);
+  auto module = ir::parseIR(sources, sources.addBuffer("case.nnir", text), diags);
+  ASSERT_TRUE(module) << text;
+  const ir::Function &fn = *module->lookup(ir::kForwardFunction);
+  std::vector<Tensor> args = networkArguments(fn, {});
+  std::vector<const Tensor *> pointers;
+  for (const Tensor &t : args)
+    pointers.push_back(&t);
+  auto reference = ir::Interpreter(diags).run(fn, pointers, {});
+  ASSERT_TRUE(reference);
+  codegen::CompiledStep *step = testCompiler().compile(fn, {}, sources, diags);
+  ASSERT_TRUE(step);
+  auto compiled = step->run(pointers, diags);
+  ASSERT_TRUE(compiled);
+  for (size_t i = 0; i < compiled->size(); ++i)
+    expectClose((*compiled)[i], (*reference)[i], f64 ? 1e-12 : 1e-5, fn.results[i].name);
+  for (const Diagnostic *d : diags.sorted())
+    ADD_FAILURE() << diags.format(*d);
+}
+
+void expectSameBitsForAnyThreadCount(const std::string &script, int64_t batch) {
+  std::unique_ptr<Network> net = loadNetwork(script, false);
+  ASSERT_TRUE(net);
+  net->bindings["B"] = batch;
+  std::vector<Tensor> args = networkArguments(*net->step, net->bindings);
+  std::vector<const Tensor *> pointers;
+  for (const Tensor &t : args)
+    pointers.push_back(&t);
+  codegen::CompiledStep *step =
+      testCompiler().compile(*net->step, net->bindings, net->sources, net->diags);
+  ASSERT_TRUE(step);
+  std::vector<std::vector<Tensor>> runs;
+  for (int threads : {1, 2, 3}) {
+    setParallelThreads(threads);
+    auto results = step->run(pointers, net->diags);
+    ASSERT_TRUE(results);
+    runs.push_back(std::move(*results));
+  }
+  setParallelThreads(0);
+  for (size_t r = 1; r < runs.size(); ++r)
+    for (size_t i = 0; i < runs[0].size(); ++i) {
+      ASSERT_EQ(runs[r][i].byteSize(), runs[0][i].byteSize());
+      EXPECT_EQ(std::memcmp(runs[r][i].raw(), runs[0][i].raw(), runs[0][i].byteSize()), 0)
+          << "result " << i << " with " << r + 1 << " threads";
+    }
 }
 
 std::string networkTestName(const std::filesystem::path &script, bool f64) {

@@ -46,6 +46,15 @@ void expectClose(const Tensor &actual, const Tensor &expected, double rtol,
 /// One JIT for all the tests of the binary.
 codegen::Compiler &testCompiler();
 
+/// Parses the IR text `text`, runs its @forward on networkArguments through
+/// the JIT and the interpreter, and expects every result to agree within
+/// 1e-12 (f64) or 1e-5 (f32) of the largest magnitude.
+void compareWithInterpreter(const std::string &text, bool f64);
+
+/// Compiles the training step of `script` (f32) with B = `batch`, runs it
+/// with 1, 2 and 3 threads, and expects the same bits every time.
+void expectSameBitsForAnyThreadCount(const std::string &script, int64_t batch);
+
 /// Name for a parameterized test: "fashion_mlp_f64".
 std::string networkTestName(const std::filesystem::path &script, bool f64);
 

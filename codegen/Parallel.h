@@ -1,0 +1,21 @@
+//===- Parallel.h - Kernels that split their work over the thread pool -*- C++ -*-===//
+#pragma once
+
+#include "codegen/KernelBuilder.h"
+
+namespace nabla::codegen {
+
+/// The body of one task: `t` builds into the task function, `pointers` are
+/// the kernel's pointers as the task function sees them, `task` the index.
+using TaskEmitterFn = std::function<void(
+    KernelBuilder &t, const std::vector<llvm::Value *> &pointers, llvm::Value *task)>;
+
+/// Runs tasks 0 .. count-1 on the thread pool (runtime/ThreadPool.h): emits
+/// the task function `<kernel>_<suffix>`, void(ptr context, i64 begin, i64 end),
+/// whose body loops over its range of tasks, and a call from `k` to
+/// nabla_parallel_for with a context holding `pointers`.
+void emitParallelFor(KernelBuilder &k, const char *suffix,
+                     const std::vector<llvm::Value *> &pointers, int64_t count,
+                     const TaskEmitterFn &body);
+
+} // namespace nabla::codegen

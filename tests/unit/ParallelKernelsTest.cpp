@@ -1,0 +1,68 @@
+//===- ParallelKernelsTest.cpp - Kernels that split large work ------------===//
+//
+// Large reductions (split over axis 0, with partial results when axis 0 is
+// reduced, and with runs of axes merged) and large fused element-wise
+// groups (axes merged where the broadcasts allow, long rows split) against
+// the interpreter, at sizes that take those paths, in f32 and f64.
+//
+//===----------------------------------------------------------------------===//
+#include "Networks.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace nabla {
+namespace {
+
+class ParallelKernels : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ParallelKernels, LargeReductionsMatchTheInterpreter) {
+  const char *dt = GetParam() ? "f64" : "f32";
+  // 40 x 12 x 9 x 10 = 43,200 elements: above the size that splits.
+  std::string text =
+      fmt::format("func @forward {{\n  input %x : {0}[40, 12, 9, 10]\n  input %v : {0}[50000]\n"
+                  "  %bias = reduce_sum %x {{axes = [0, 2, 3]}} : {0}[12]\n"
+                  "  %rows = reduce_sum %x {{axes = [1, 2, 3]}} : {0}[40]\n"
+                  "  %mid = reduce_max %x {{axes = [1, 2]}} : {0}[40, 10]\n"
+                  "  %lead = reduce_min %x {{axes = [0, 1], keepdims = true}} : {0}[1, 1, 9, 10]\n"
+                  "  %all = reduce_sum %x {{axes = [0, 1, 2, 3]}} : {0}[]\n"
+                  "  %flat = reduce_sum %v {{axes = [0]}} : {0}[]\n"
+                  "  %lse = logsumexp %x {{axes = [0, 3]}} : {0}[12, 9]\n"
+                  "  output bias = %bias\n  output rows = %rows\n  output mid = %mid\n"
+                  "  output lead = %lead\n  output all = %all\n  output flat = %flat\n"
+                  "  output lse = %lse\n}}\n",
+                  dt);
+  compareWithInterpreter(text, GetParam());
+}
+
+TEST_P(ParallelKernels, LargeFusedGroupsMatchTheInterpreter) {
+  const char *dt = GetParam() ? "f64" : "f32";
+  // A per-channel bias (mergeable trailing axes), a per-column scale (not
+  // mergeable with the axis before it), and a flat chain long enough to
+  // split into rows.
+  std::string text =
+      fmt::format("func @forward {{\n  input %x : {0}[16, 8, 20, 30]\n  input %c : {0}[8, 1, 1]\n"
+                  "  input %s : {0}[30]\n  input %v : {0}[3, 40000]\n"
+                  "  fused {{\n"
+                  "    %cb = broadcast %c : {0}[16, 8, 20, 30]\n"
+                  "    %y = add %x, %cb : {0}[16, 8, 20, 30]\n"
+                  "    %r = relu %y : {0}[16, 8, 20, 30]\n"
+                  "  }}\n"
+                  "  fused {{\n"
+                  "    %sb = broadcast %s : {0}[16, 8, 20, 30]\n"
+                  "    %z = mul %r, %sb : {0}[16, 8, 20, 30]\n"
+                  "  }}\n"
+                  "  fused {{\n"
+                  "    %e = exp %v : {0}[3, 40000]\n"
+                  "    %t = tanh %e : {0}[3, 40000]\n"
+                  "  }}\n"
+                  "  output r = %r\n  output z = %z\n  output t = %t\n}}\n",
+                  dt);
+  compareWithInterpreter(text, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, ParallelKernels, ::testing::Bool(),
+                         [](const auto &info) { return info.param ? "f64" : "f32"; });
+
+} // namespace
+} // namespace nabla
