@@ -168,9 +168,9 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
   // What the machine code depends on, and the names that make it unique.
   const HostTarget &host = hostTarget();
   std::string diskKey =
-      fmt::format("nabla {} {} llvm {}\n-O{} {} {}\n{}\n{}", kVersion, kCodeHash,
-                  LLVM_VERSION_STRING, options_.optLevel, host.cpu, host.features,
-                  describeBindings(bindings), text);
+      fmt::format("nabla {} {} llvm {}\n-O{}{} {} {}\n{}\n{}", kVersion, kCodeHash,
+                  LLVM_VERSION_STRING, options_.optLevel, options_.profile ? " profile" : "",
+                  host.cpu, host.features, describeBindings(bindings), text);
   std::string id = KernelCache::hash(diskKey);
   std::string entryName = "nabla_" + id;
 
@@ -205,6 +205,7 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
         "nabla: note: {} @{} for {} at -O{} in {:.0f} ms\n", fromDisk ? "loaded" : "compiled",
         fn.name, describeBindings(bindings), options_.optLevel, secondsSince(start) * 1000);
   auto step = std::unique_ptr<CompiledStep>(new CompiledStep(fn, std::move(*plan), entry));
+  step->kernels_ = describeKernels(fn, step->plan_, &sources);
   CompiledStep *result = step.get();
   cache_[key] = std::move(step);
   return result;
@@ -228,7 +229,8 @@ Compiler::compileObjects(const ir::Function &fn, const MemoryPlan &plan,
     units[i].module->setTargetTriple(hostTarget().triple);
     modules.push_back(units[i].module.get());
   }
-  emitModules(fn, plan, bindings, modules, "nabla_" + id + "_", entryName, &sources, nullptr);
+  emitModules(fn, plan, bindings, modules, "nabla_" + id + "_", entryName, &sources, nullptr,
+              options_.profile);
   for (llvm::Module *m : modules) {
     std::string broken;
     llvm::raw_string_ostream brokenStream(broken);

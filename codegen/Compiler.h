@@ -10,6 +10,7 @@
 
 #include "codegen/KernelCache.h"
 #include "codegen/MemoryPlan.h"
+#include "codegen/ModuleEmitter.h"
 #include "frontend/Diagnostics.h"
 #include "runtime/Tensor.h"
 
@@ -27,6 +28,7 @@ struct CompileOptions {
   int optLevel = 2;         ///< LLVM's -O0 to -O3
   int verbose = 0;          ///< 1: a note on stderr for each compile
   bool useDiskCache = true; ///< the on-disk kernel cache (codegen/KernelCache.h)
+  bool profile = false;     ///< time each kernel (runtime/KernelProfile.h)
 };
 
 /// Seconds spent in each stage of code generation, over every compile.
@@ -53,6 +55,8 @@ public:
   bool runInto(const std::vector<const Tensor *> &args, const std::vector<Tensor *> &results,
                DiagnosticEngine &diags);
   const MemoryPlan &plan() const { return plan_; }
+  /// Each kernel's name and the ops it computes, in the order they run.
+  const std::vector<KernelInfo> &kernels() const { return kernels_; }
   /// The shape of result `i`.
   const std::vector<int64_t> &resultShape(size_t i) const { return results_[i].shape; }
 
@@ -75,6 +79,7 @@ private:
   std::vector<ResultSlot> results_;
   std::vector<OpSummary> ops_;
   MemoryPlan plan_;
+  std::vector<KernelInfo> kernels_;
   Entry *entry_;
   struct Free {
     void operator()(std::byte *p) const;

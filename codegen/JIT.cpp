@@ -1,5 +1,6 @@
 #include "codegen/JIT.h"
 #include "codegen/Target.h"
+#include "runtime/KernelProfile.h"
 #include "runtime/ThreadPool.h"
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
@@ -48,6 +49,9 @@ std::unique_ptr<JIT> JIT::create(int optLevel, std::string &error) {
   llvm::orc::SymbolMap runtime;
   runtime[(*jit)->mangleAndIntern("nabla_parallel_for")] = {
       llvm::orc::ExecutorAddr::fromPtr(&nabla_parallel_for),
+      llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  runtime[(*jit)->mangleAndIntern("nabla_profile_kernel")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&nabla_profile_kernel),
       llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
   if (llvm::Error e = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(runtime))) {
     error = llvm::toString(std::move(e));

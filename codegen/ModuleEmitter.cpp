@@ -109,11 +109,30 @@ std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPla
   return m;
 }
 
+std::vector<KernelInfo> describeKernels(const ir::Function &fn, const MemoryPlan &plan,
+                                        const SourceManager *sources) {
+  std::unordered_map<const ir::Value *, std::string> names = ir::valueNames(fn);
+  std::vector<KernelInfo> infos;
+  for (const KernelPlan &kernel : plan.kernels()) {
+    const ir::Op &first = *fn.ops[kernel.firstOp];
+    bool grouped = kernel.opCount > 1;
+    KernelInfo info;
+    info.name = fmt::format("k{}_{}{}", kernel.firstOp, grouped ? "fused_" : "", first.info().name);
+    for (size_t i = 0; i < kernel.opCount; ++i)
+      info.description += (i         ? "\n"
+                           : grouped ? "fused:\n"
+                                     : "") +
+                          describe(*fn.ops[kernel.firstOp + i], plan, sources, names);
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
 void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::SymbolBindings &bindings,
                  const std::vector<llvm::Module *> &modules, const std::string &prefix,
                  const std::string &entryName, const SourceManager *sources,
-                 std::vector<KernelInfo> *kernels) {
-  std::unordered_map<const ir::Value *, std::string> names = ir::valueNames(fn);
+                 std::vector<KernelInfo> *kernels, bool profile) {
+  std::vector<KernelInfo> infos = describeKernels(fn, plan, sources);
   llvm::Module *m = modules[0];
   llvm::LLVMContext &ctx = m->getContext();
   std::vector<int> load(modules.size(), 0);
@@ -123,11 +142,11 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
   // The kernels, each in the least loaded module.
   std::vector<llvm::Function *> kernelFns;
   std::vector<KernelParams> kernelParams;
-  for (const KernelPlan &kernel : plan.kernels()) {
+  for (size_t u = 0; u < plan.kernels().size(); ++u) {
+    const KernelPlan &kernel = plan.kernels()[u];
     const ir::Op &first = *fn.ops[kernel.firstOp];
     bool grouped = kernel.opCount > 1;
-    std::string name = fmt::format("{}k{}_{}{}", prefix, kernel.firstOp, grouped ? "fused_" : "",
-                                   first.info().name);
+    std::string name = prefix + infos[u].name;
     KernelParams params = paramsOf(kernel);
     size_t home = size_t(std::min_element(load.begin(), load.end()) - load.begin());
     load[home] += kernelWeight(fn, kernel);
@@ -141,13 +160,11 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
       pointers[value] = pointers.at(input);
     llvm::Value *scratch = kernelFn->getArg(unsigned(params.values.size()));
     llvm::Value *status = kernelFn->getArg(unsigned(params.values.size() + 1));
-    std::string description;
     if (grouped) {
       GroupKernel group;
       for (size_t i = 0; i < kernel.opCount; ++i) {
         group.ops.push_back(fn.ops[kernel.firstOp + i].get());
         group.opIndices.push_back(int64_t(kernel.firstOp + i));
-        description += (i ? "\n" : "fused:\n") + describe(*group.ops.back(), plan, sources, names);
       }
       group.stored = kernel.stored;
       group.buffers = pointers;
@@ -167,7 +184,6 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
                             int64_t(kernel.firstOp), bindings);
       builder.setPointers(pointers.at(&first.result), ins, scratch, status);
       emitKernel(builder);
-      description = describe(first, plan, sources, names);
     }
     // The entry calls it through a declaration in its own module.
     if (kernelFn->getParent() != m) {
@@ -179,7 +195,7 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
     kernelFns.push_back(kernelFn);
     kernelParams.push_back(std::move(params));
     if (kernels)
-      kernels->push_back({name, description});
+      kernels->push_back({name, infos[u].description});
   }
 
   // The entry: pointers to every buffer, the kernels in order, the results
@@ -202,8 +218,14 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
     }
   };
   llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+  llvm::FunctionCallee tick;
+  if (profile)
+    tick =
+        m->getOrInsertFunction("nabla_profile_kernel", llvm::Type::getVoidTy(ctx), b.getInt64Ty());
   for (size_t u = 0; u < plan.kernels().size(); ++u) {
     const KernelPlan &kernel = plan.kernels()[u];
+    if (profile)
+      b.CreateCall(tick, {b.getInt64(u)});
     std::vector<llvm::Value *> callArgs;
     for (const ir::Value *v : kernelParams[u].values)
       callArgs.push_back(pointerOf(v));
@@ -213,6 +235,8 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
     callArgs.push_back(arena); // the status word
     b.CreateCall(kernelFns[u], callArgs);
   }
+  if (profile)
+    b.CreateCall(tick, {b.getInt64(uint64_t(-1))});
   for (size_t j = 0; j < fn.results.size(); ++j) {
     const ir::Value *v = fn.results[j].value;
     const ValueLayout &l = plan.of(v);

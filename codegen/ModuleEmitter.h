@@ -35,10 +35,16 @@ struct KernelInfo {
 /// can be optimized and compiled in parallel): each kernel, named
 /// `prefix`k<N>_..., into the least loaded module (external when there are
 /// several), and the entry `entryName` into modules[0].
+/// With `profile`, the entry calls nabla_profile_kernel (runtime/KernelProfile.h)
+/// around the kernels.
 void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::SymbolBindings &bindings,
                  const std::vector<llvm::Module *> &modules, const std::string &prefix,
                  const std::string &entryName, const SourceManager *sources,
-                 std::vector<KernelInfo> *kernels);
+                 std::vector<KernelInfo> *kernels, bool profile = false);
+
+/// The name (k<N>_...) and description of each kernel of `plan`.
+std::vector<KernelInfo> describeKernels(const ir::Function &fn, const MemoryPlan &plan,
+                                        const SourceManager *sources);
 
 /// The step as one module, kernels named k<N>_... (for dumps).
 std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPlan &plan,

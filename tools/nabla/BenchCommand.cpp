@@ -7,7 +7,8 @@
 // steady-state rate. As in training, params and optimizer state live in two
 // sets of buffers that swap after each step, so nothing is allocated or
 // copied between steps. Every symbolic size is the batch size unless --size
-// sets it.
+// sets it. --profile compiles the step with a timer around each kernel and
+// lists the kernels by their time.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -16,10 +17,12 @@
 
 #include "codegen/Target.h"
 #include "ir/Interpreter.h"
+#include "runtime/KernelProfile.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace nabla::commands {
@@ -76,6 +79,28 @@ bool prepare(const ir::Function &fn, const ir::SymbolBindings &bindings, const s
   return true;
 }
 
+/// The kernels by time per step, longest first, with the ops each computes.
+void printProfile(const codegen::CompiledStep &step, int64_t steps, llvm::raw_ostream &os) {
+  std::vector<double> seconds = kernelProfileSeconds();
+  const std::vector<codegen::KernelInfo> &kernels = step.kernels();
+  double total = 0;
+  for (double s : seconds)
+    total += s;
+  std::vector<size_t> order(kernels.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return seconds[a] > seconds[b] || (seconds[a] == seconds[b] && a < b);
+  });
+  os << fmt::format("\n{:>10}  {:>5}  kernel\n", "us/step", "%");
+  for (size_t u : order) {
+    std::string ops = kernels[u].description;
+    std::replace(ops.begin(), ops.end(), '\n', ' ');
+    os << fmt::format("{:>10.1f}  {:>5.1f}  {}  {}\n", seconds[u] / double(steps) * 1e6,
+                      total > 0 ? 100 * seconds[u] / total : 0.0, kernels[u].name, ops);
+  }
+}
+
 } // namespace
 
 int bench(const cli::Options &options) {
@@ -123,6 +148,8 @@ int bench(const cli::Options &options) {
       return driver::kUserError;
     }
   int64_t steps = options.steps ? *options.steps : 100;
+  if (step)
+    resetKernelProfile(step->kernels().size());
   auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i)
     run();
@@ -136,6 +163,8 @@ int bench(const cli::Options &options) {
   double perStep = seconds / double(steps);
   os << fmt::format("\n{} steps: {:.2f} us per step, {:.0f} steps/s, {:.0f} samples/s\n", steps,
                     perStep * 1e6, 1 / perStep, double(batch) / perStep);
+  if (options.profile && step)
+    printProfile(*step, steps, os);
   return driver::kSuccess;
 }
 

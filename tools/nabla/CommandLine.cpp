@@ -44,7 +44,7 @@ const std::vector<CommandInfo> &commands() {
        "gradcheck SCRIPT [--seed S] [--size NAME=N] [--samples N]\n"
        "                               compare gradients with finite differences"},
       {Command::Bench, "bench",
-       "bench SCRIPT [--batch N] [--steps N]\n"
+       "bench SCRIPT [--batch N] [--steps N] [--profile]\n"
        "                               compile times and the training step's rate"},
   };
   return list;
@@ -279,6 +279,11 @@ const std::vector<OptionSpec> &optionSpecs() {
          std::string err = parseInt(v, 1, int64_t(1) << 40, n);
          o.steps = n;
          return err;
+       }},
+      {"--profile", false, bit(Command::Bench), "        time each kernel of the step",
+       [](Options &o, std::string_view) {
+         o.profile = true;
+         return std::string();
        }},
       {"--size", true, bit(Command::Gradcheck) | bit(Command::Dump) | bit(Command::Bench),
        "NAME=N       a symbolic size (gradcheck: default 3; dump: the batch)",

@@ -31,6 +31,7 @@ struct Options {
   bool interp = false;                              ///< --interp: the reference interpreter
   int verbose = 0;                                  ///< -v, --verbose N
   bool timePasses = false;                          ///< --time-passes
+  bool profile = false;                             ///< bench --profile: time each kernel
 
   // The IR pass pipeline (every command that compiles).
   bool printIRAfterAll = false;                   ///< --print-ir-after-all

@@ -12,6 +12,7 @@ std::unique_ptr<Executor> Executor::create(const cli::Options &options, Compilat
   codegen::CompileOptions compileOptions;
   compileOptions.optLevel = options.optLevel;
   compileOptions.verbose = options.verbose;
+  compileOptions.profile = options.profile;
   std::string error;
   e->compiler_ = codegen::Compiler::create(compileOptions, error);
   if (!e->compiler_) {
