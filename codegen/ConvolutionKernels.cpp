@@ -29,6 +29,9 @@ namespace {
 /// Slots the examples are dealt to: enough for the threads of a large
 /// machine, few enough that their scratch space stays small.
 constexpr int64_t kConvSlots = 32;
+/// Scratch space beyond which large convolutions use fewer slots (but never
+/// fewer than two, so that two threads have work).
+constexpr int64_t kConvScratchBudget = int64_t(64) << 20;
 
 /// The sizes of a convolution, whichever of its three ops is compiled.
 struct ConvGeometry {
@@ -37,10 +40,15 @@ struct ConvGeometry {
   int64_t oh, ow;         ///< the output's pixels
   int64_t sh, sw, ph, pw; ///< strides and padding
   DType dt;
+  OpKind kind; ///< which of the three ops
 
   int64_t taps() const { return c * kh * kw; }
   int64_t pixels() const { return oh * ow; }
-  int64_t slots() const { return std::min(n, kConvSlots); }
+  int64_t slots() const {
+    int64_t affordable =
+        std::max<int64_t>(2, kConvScratchBudget / std::max<int64_t>(1, slotBytes()));
+    return std::min({n, kConvSlots, affordable});
+  }
   /// Whether col is x itself.
   bool direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
   int64_t bytes(int64_t elements) const {
@@ -48,7 +56,7 @@ struct ConvGeometry {
   }
   int64_t colBytes() const { return direct() ? 0 : bytes(taps() * pixels()); }
   /// Bytes of one slot's scratch space for `kind`.
-  int64_t slotBytes(OpKind kind) const {
+  int64_t slotBytes() const {
     switch (kind) {
     case OpKind::Conv2d: return colBytes();
     case OpKind::Conv2dBackwardInput: return colBytes();
@@ -71,6 +79,7 @@ ConvGeometry geometryOf(const ir::Op &op, const Sizes &out, const std::vector<Si
   g.sh = op.attrs.stride[0], g.sw = op.attrs.stride[1];
   g.ph = op.attrs.padding[0], g.pw = op.attrs.padding[1];
   g.dt = op.result.type.dtype;
+  g.kind = op.kind;
   return g;
 }
 
@@ -225,8 +234,8 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
               const std::vector<llvm::Value *> &pointers, llvm::Value *slot) {
   auto &b = t.b;
   llvm::Value *in0 = pointers[0], *in1 = pointers[1], *out = pointers[2];
-  llvm::Value *space = b.CreateInBoundsGEP(b.getInt8Ty(), pointers[3],
-                                           b.CreateNSWMul(slot, t.i64(g.slotBytes(kind))));
+  llvm::Value *space =
+      b.CreateInBoundsGEP(b.getInt8Ty(), pointers[3], b.CreateNSWMul(slot, t.i64(g.slotBytes())));
   llvm::Value *first = b.CreateSDiv(b.CreateNSWMul(slot, t.i64(g.n)), t.i64(g.slots()));
   llvm::Value *end =
       b.CreateSDiv(b.CreateNSWMul(b.CreateNSWAdd(slot, t.i64(1)), t.i64(g.n)), t.i64(g.slots()));
@@ -285,7 +294,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
 
 size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
   ConvGeometry g = geometryOf(op, out, in);
-  return size_t(g.slots() * g.slotBytes(op.kind));
+  return size_t(g.slots() * g.slotBytes());
 }
 
 void emitConvolution(KernelBuilder &k) {
@@ -304,7 +313,7 @@ void emitConvolution(KernelBuilder &k) {
   if (kind != OpKind::Conv2dBackwardWeight)
     return;
   // dW = (Σ over slots of the partial dWᵀ)ᵀ, summed in slot order.
-  int64_t slotBytes = g.slotBytes(kind), size = g.taps() * g.o;
+  int64_t slotBytes = g.slotBytes(), size = g.taps() * g.o;
   int64_t partialOffset = g.colBytes() + g.bytes(g.pixels() * g.o);
   auto partial = [&](llvm::Value *slot) {
     return b.CreateInBoundsGEP(

@@ -35,6 +35,7 @@ std::vector<ConvCase> convCases() {
       {"whole_tiles", 2, 16, 14, 14, 40, 3, 3, 1, 1, 1, 1},
       {"large_kernel", 2, 2, 7, 7, 3, 5, 5, 3, 3, 2, 2},
       {"single_output_pixel", 1, 1, 4, 4, 1, 4, 4, 1, 1, 0, 0},
+      {"scratch_budget_limits_slots", 27, 4, 80, 80, 2, 5, 5, 1, 1, 2, 2}, // 2.5 MB of col each
   };
 }
 
