@@ -11,9 +11,11 @@ using TaskEmitterFn = std::function<void(
     KernelBuilder &t, const std::vector<llvm::Value *> &pointers, llvm::Value *task)>;
 
 /// Runs tasks 0 .. count-1 on the thread pool (runtime/ThreadPool.h): emits
-/// the task function `<kernel>_<suffix>`, void(ptr context, i64 begin, i64 end),
-/// whose body loops over its range of tasks, and a call from `k` to
-/// nabla_parallel_for with a context holding `pointers`.
+/// a function `<kernel>_<suffix>_range` that takes `pointers` (as noalias
+/// parameters: a kernel's buffers never overlap where it writes) and loops
+/// over a range of tasks; the task function `<kernel>_<suffix>`,
+/// void(ptr context, i64 begin, i64 end), that calls it with the pointers
+/// from the context; and a call from `k` to nabla_parallel_for.
 void emitParallelFor(KernelBuilder &k, const char *suffix,
                      const std::vector<llvm::Value *> &pointers, int64_t count,
                      const TaskEmitterFn &body);

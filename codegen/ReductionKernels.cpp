@@ -18,8 +18,9 @@ using ir::OpKind;
 
 namespace {
 
-/// Reductions of fewer elements than this run on one thread.
-constexpr int64_t kParallelReduction = 32768;
+/// Reductions of fewer elements than this run on one thread (splitting
+/// smaller ones gains less than the extra code costs to compile).
+constexpr int64_t kParallelReduction = int64_t(1) << 18;
 /// Chunks a large reduction's axis 0 is split into.
 constexpr int64_t kReductionChunks = 16;
 

@@ -18,16 +18,16 @@ class ParallelKernels : public ::testing::TestWithParam<bool> {};
 
 TEST_P(ParallelKernels, LargeReductionsMatchTheInterpreter) {
   const char *dt = GetParam() ? "f64" : "f32";
-  // 40 x 12 x 9 x 10 = 43,200 elements: above the size that splits.
+  // 40 x 12 x 24 x 30 = 345,600 elements: above the size that splits.
   std::string text =
-      fmt::format("func @forward {{\n  input %x : {0}[40, 12, 9, 10]\n  input %v : {0}[50000]\n"
+      fmt::format("func @forward {{\n  input %x : {0}[40, 12, 24, 30]\n  input %v : {0}[300000]\n"
                   "  %bias = reduce_sum %x {{axes = [0, 2, 3]}} : {0}[12]\n"
                   "  %rows = reduce_sum %x {{axes = [1, 2, 3]}} : {0}[40]\n"
-                  "  %mid = reduce_max %x {{axes = [1, 2]}} : {0}[40, 10]\n"
-                  "  %lead = reduce_min %x {{axes = [0, 1], keepdims = true}} : {0}[1, 1, 9, 10]\n"
+                  "  %mid = reduce_max %x {{axes = [1, 2]}} : {0}[40, 30]\n"
+                  "  %lead = reduce_min %x {{axes = [0, 1], keepdims = true}} : {0}[1, 1, 24, 30]\n"
                   "  %all = reduce_sum %x {{axes = [0, 1, 2, 3]}} : {0}[]\n"
                   "  %flat = reduce_sum %v {{axes = [0]}} : {0}[]\n"
-                  "  %lse = logsumexp %x {{axes = [0, 3]}} : {0}[12, 9]\n"
+                  "  %lse = logsumexp %x {{axes = [0, 3]}} : {0}[12, 24]\n"
                   "  output bias = %bias\n  output rows = %rows\n  output mid = %mid\n"
                   "  output lead = %lead\n  output all = %all\n  output flat = %flat\n"
                   "  output lse = %lse\n}}\n",
