@@ -200,26 +200,126 @@ void im2col(KernelBuilder &k, const ConvGeometry &g, llvm::Value *x, llvm::Value
 /// element of x it read.
 void col2im(KernelBuilder &k, const ConvGeometry &g, llvm::Value *dcol, llvm::Value *dx) {
   auto &b = k.b;
-  k.loop(0, g.c * g.h * g.w, [&](llvm::Value *i) { k.store(g.dt, k.constant(g.dt, 0), dx, i); });
-  llvm::Type *vector = llvm::FixedVectorType::get(k.typeOf(g.dt), unsigned(64 / dtypeSize(g.dt)));
-  llvm::Value *zero = llvm::Constant::getNullValue(vector);
-  llvm::Align align(dtypeSize(g.dt));
-  forEachTapRow(k, g, [&](const TapRow &t) {
-    if (g.sw == 1) {
-      forEachVectorOfRow(k, g, t, [&](llvm::Value *q0, llvm::Value *inX, llvm::Value *) {
-        llvm::Value *to = maybeOutside(k, g.dt, dx, b.CreateAdd(t.xRow, q0));
-        llvm::Value *tap = b.CreateMaskedLoad(
-            vector, maybeOutside(k, g.dt, dcol, b.CreateAdd(t.colRow, q0)), align, inX, zero);
-        llvm::Value *sum = k.add(b.CreateMaskedLoad(vector, to, align, inX, zero), tap);
-        b.CreateMaskedStore(sum, to, align, inX);
+  if (g.sw == 1) {
+    // Gathered: each vector of a row of dx sums the taps that read it, in
+    // registers, and is stored once (adding tap after tap in memory would
+    // wait on each masked store before the next masked load).
+    unsigned lanes = unsigned(64 / dtypeSize(g.dt));
+    auto *vector = llvm::FixedVectorType::get(k.typeOf(g.dt), lanes);
+    llvm::Value *zero = llvm::Constant::getNullValue(vector);
+    llvm::Align align(dtypeSize(g.dt));
+    std::vector<llvm::Constant *> steps;
+    for (unsigned l = 0; l < lanes; ++l)
+      steps.push_back(b.getInt64(l));
+    llvm::Value *laneIndex = llvm::ConstantVector::get(steps);
+    auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
+    int64_t chunks = (g.w + lanes - 1) / lanes;
+    k.loop(0, g.c, [&](llvm::Value *c) {
+      k.loop(0, g.h, [&](llvm::Value *y) {
+        k.loop(0, chunks, [&](llvm::Value *chunk) {
+          llvm::Value *z0 = b.CreateNSWMul(chunk, k.i64(lanes));
+          llvm::Value *z = b.CreateAdd(splat(z0), laneIndex);
+          llvm::Value *inRow = b.CreateICmpSLT(z, splat(k.i64(g.w)));
+          llvm::Value *sum = k.reduce(0, g.kh, zero, [&](llvm::Value *i, llvm::Value *acc) {
+            // Output row oy reads row y through tap row i when oy sh + i - ph = y.
+            llvm::Value *above = b.CreateNSWSub(b.CreateNSWAdd(y, k.i64(g.ph)), i);
+            llvm::Value *oy = b.CreateSDiv(above, k.i64(g.sh));
+            llvm::Value *rowOk =
+                b.CreateAnd(b.CreateAnd(b.CreateICmpSGE(above, k.i64(0)),
+                                        b.CreateICmpEQ(b.CreateSRem(above, k.i64(g.sh)), k.i64(0))),
+                            b.CreateICmpSLT(oy, k.i64(g.oh)));
+            return k.reduce(0, g.kw, acc, [&](llvm::Value *j, llvm::Value *acc2) {
+              llvm::Value *r = b.CreateNSWAdd(
+                  b.CreateNSWMul(b.CreateNSWAdd(b.CreateNSWMul(c, k.i64(g.kh)), i), k.i64(g.kw)),
+                  j);
+              // Output column ox = z - j + pw reads column z.
+              llvm::Value *shift = b.CreateNSWSub(k.i64(g.pw), j);
+              llvm::Value *ox = b.CreateAdd(z, splat(shift));
+              llvm::Value *mask = b.CreateAnd(b.CreateAnd(inRow, splat(rowOk)),
+                                              b.CreateAnd(b.CreateICmpSGE(ox, splat(k.i64(0))),
+                                                          b.CreateICmpSLT(ox, splat(k.i64(g.ow)))));
+              llvm::Value *at = b.CreateAdd(
+                  b.CreateAdd(b.CreateMul(r, k.i64(g.pixels())), b.CreateMul(oy, k.i64(g.ow))),
+                  b.CreateAdd(z0, shift));
+              return k.add(acc2, b.CreateMaskedLoad(vector, maybeOutside(k, g.dt, dcol, at), align,
+                                                    mask, zero));
+            });
+          });
+          llvm::Value *to =
+              b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(c, k.i64(g.h)), y), k.i64(g.w)), z0);
+          b.CreateMaskedStore(sum, maybeOutside(k, g.dt, dx, to), align, inRow);
+        });
       });
-      return;
-    }
+    });
+    return;
+  }
+  k.loop(0, g.c * g.h * g.w, [&](llvm::Value *i) { k.store(g.dt, k.constant(g.dt, 0), dx, i); });
+  forEachTapRow(k, g, [&](const TapRow &t) {
     llvm::Value *end = b.CreateSelect(t.inside, t.end, t.first);
     k.loopBetween(t.first, end, [&](llvm::Value *ox) {
       llvm::Value *to = b.CreateNSWAdd(t.xRow, b.CreateNSWMul(ox, k.i64(g.sw)));
       llvm::Value *tap = k.load(g.dt, dcol, b.CreateNSWAdd(t.colRow, ox));
       k.store(g.dt, k.add(k.load(g.dt, dx, to), tap), dx, to);
+    });
+  });
+}
+
+/// dst = srcᵀ for a rows x cols matrix, a W x W block at a time (W lanes of
+/// the widest vector): W rows loaded as vectors (masked at the edges), four
+/// rounds of shuffles that each swap the off-diagonal halves of ever smaller
+/// blocks, W columns stored as vectors.
+void transpose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t rows, int64_t cols,
+               llvm::Value *dst) {
+  auto &b = k.b;
+  unsigned lanes = unsigned(64 / dtypeSize(dt));
+  auto *vector = llvm::FixedVectorType::get(k.typeOf(dt), lanes);
+  llvm::Value *zero = llvm::Constant::getNullValue(vector);
+  llvm::Align align(dtypeSize(dt));
+  std::vector<llvm::Constant *> steps;
+  for (unsigned l = 0; l < lanes; ++l)
+    steps.push_back(b.getInt64(l));
+  llvm::Value *laneIndex = llvm::ConstantVector::get(steps);
+  auto below = [&](llvm::Value *first, int64_t end) { // lanes l with first + l < end
+    return b.CreateICmpSLT(b.CreateAdd(b.CreateVectorSplat(lanes, first), laneIndex),
+                           b.CreateVectorSplat(lanes, k.i64(end)));
+  };
+  int64_t lanesI = int64_t(lanes);
+  k.loop(0, (rows + lanesI - 1) / lanesI, [&](llvm::Value *rb) {
+    llvm::Value *r0 = b.CreateNSWMul(rb, k.i64(lanesI));
+    llvm::Value *rowMask = below(r0, rows);
+    k.loop(0, (cols + lanesI - 1) / lanesI, [&](llvm::Value *cb) {
+      llvm::Value *c0 = b.CreateNSWMul(cb, k.i64(lanesI));
+      llvm::Value *colMask = below(c0, cols);
+      std::vector<llvm::Value *> v;
+      for (unsigned r = 0; r < lanes; ++r) {
+        llvm::Value *row = b.CreateAdd(r0, k.i64(r));
+        llvm::Value *mask =
+            b.CreateAnd(colMask, b.CreateVectorSplat(lanes, b.CreateICmpSLT(row, k.i64(rows))));
+        llvm::Value *at = b.CreateAdd(b.CreateMul(row, k.i64(cols)), c0);
+        v.push_back(b.CreateMaskedLoad(vector, maybeOutside(k, dt, src, at), align, mask, zero));
+      }
+      for (unsigned h = lanes / 2; h >= 1; h /= 2) {
+        std::vector<int> low, high;
+        for (unsigned c = 0; c < lanes; ++c) {
+          unsigned chunk = c / (2 * h) * 2 * h, pos = c % (2 * h);
+          low.push_back(int(pos < h ? chunk + pos : lanes + chunk + pos - h));
+          high.push_back(int(pos < h ? chunk + h + pos : lanes + chunk + pos));
+        }
+        std::vector<llvm::Value *> next(lanes);
+        for (unsigned i = 0; i < lanes; ++i)
+          if (!(i & h)) {
+            next[i] = b.CreateShuffleVector(v[i], v[i + h], low);
+            next[i + h] = b.CreateShuffleVector(v[i], v[i + h], high);
+          }
+        v = std::move(next);
+      }
+      for (unsigned c = 0; c < lanes; ++c) {
+        llvm::Value *col = b.CreateAdd(c0, k.i64(c));
+        llvm::Value *mask =
+            b.CreateAnd(rowMask, b.CreateVectorSplat(lanes, b.CreateICmpSLT(col, k.i64(cols))));
+        llvm::Value *at = b.CreateAdd(b.CreateMul(col, k.i64(rows)), r0);
+        b.CreateMaskedStore(v[c], maybeOutside(k, dt, dst, at), align, mask);
+      }
     });
   });
 }
@@ -275,14 +375,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
       llvm::Value *col = g.direct() ? x : space;
       if (!g.direct())
         im2col(t, g, x, col);
-      llvm::Value *gn = example(in1, ySize, n);
-      t.loop(0, g.o, [&](llvm::Value *o) {
-        t.loop(0, g.pixels(), [&](llvm::Value *p) {
-          llvm::Value *v =
-              t.load(g.dt, gn, b.CreateNSWAdd(b.CreateNSWMul(o, t.i64(g.pixels())), p));
-          t.store(g.dt, v, gT, b.CreateNSWAdd(b.CreateNSWMul(p, t.i64(g.o)), o));
-        });
-      });
+      transpose(t, g.dt, example(in1, ySize, n), g.o, g.pixels(), gT);
       emitMatrixProduct(t, {g.taps(), g.o, g.pixels(), false, true, g.dt}, col, gT, partial);
     });
     return;
