@@ -96,7 +96,7 @@ void printProfile(const codegen::CompiledStep &step, int64_t steps, llvm::raw_os
   for (size_t u : order) {
     std::string ops = kernels[u].description;
     std::replace(ops.begin(), ops.end(), '\n', ' ');
-    os << fmt::format("{:>10.1f}  {:>5.1f}  {}  {}\n", seconds[u] / double(steps) * 1e6,
+    os << fmt::format("{:>10.2f}  {:>5.1f}  {}  {}\n", seconds[u] / double(steps) * 1e6,
                       total > 0 ? 100 * seconds[u] / total : 0.0, kernels[u].name, ops);
   }
 }
@@ -104,6 +104,11 @@ void printProfile(const codegen::CompiledStep &step, int64_t steps, llvm::raw_os
 } // namespace
 
 int bench(const cli::Options &options) {
+  if (options.profile && options.interp) {
+    llvm::errs() << "nabla: error: --profile times compiled kernels; it cannot be used with "
+                    "--interp\n";
+    return driver::kUsageError;
+  }
   driver::Compilation c;
   int exitCode;
   if (!driver::compileToIR(options, c, exitCode))
