@@ -90,7 +90,7 @@ struct TapRow {
   llvm::Value *inside, *xRow, *colRow, *first, *end;
 };
 
-/// Emits the loops over every row of col for one example: row(r).
+/// Emits the loops over every row of col for one example, calling row() on each.
 void forEachTapRow(KernelBuilder &k, const ConvGeometry &g,
                    const std::function<void(const TapRow &)> &row) {
   auto &b = k.b;

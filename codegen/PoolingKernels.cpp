@@ -2,7 +2,9 @@
 //
 // NCHW data; every (example, channel) plane is independent, so the planes
 // are the tasks of one parallel loop. Window (oy, ox) covers
-// x[oy s + p, ox s + q] for p, q below the window's size.
+// x[oy s + p, ox s + q] for p, q below the window's size. Where windows do
+// not overlap along a row, VectorPooling handles a vector of them at once;
+// elsewhere one window at a time, small windows unrolled.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernels.h"
