@@ -264,66 +264,6 @@ void col2im(KernelBuilder &k, const ConvGeometry &g, llvm::Value *dcol, llvm::Va
   });
 }
 
-/// dst = srcᵀ for a rows x cols matrix, a W x W block at a time (W lanes of
-/// the widest vector): W rows loaded as vectors (masked at the edges), four
-/// rounds of shuffles that each swap the off-diagonal halves of ever smaller
-/// blocks, W columns stored as vectors.
-void transpose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t rows, int64_t cols,
-               llvm::Value *dst) {
-  auto &b = k.b;
-  unsigned lanes = unsigned(64 / dtypeSize(dt));
-  auto *vector = llvm::FixedVectorType::get(k.typeOf(dt), lanes);
-  llvm::Value *zero = llvm::Constant::getNullValue(vector);
-  llvm::Align align(dtypeSize(dt));
-  std::vector<llvm::Constant *> steps;
-  for (unsigned l = 0; l < lanes; ++l)
-    steps.push_back(b.getInt64(l));
-  llvm::Value *laneIndex = llvm::ConstantVector::get(steps);
-  auto below = [&](llvm::Value *first, int64_t end) { // lanes l with first + l < end
-    return b.CreateICmpSLT(b.CreateAdd(b.CreateVectorSplat(lanes, first), laneIndex),
-                           b.CreateVectorSplat(lanes, k.i64(end)));
-  };
-  int64_t lanesI = int64_t(lanes);
-  k.loop(0, (rows + lanesI - 1) / lanesI, [&](llvm::Value *rb) {
-    llvm::Value *r0 = b.CreateNSWMul(rb, k.i64(lanesI));
-    llvm::Value *rowMask = below(r0, rows);
-    k.loop(0, (cols + lanesI - 1) / lanesI, [&](llvm::Value *cb) {
-      llvm::Value *c0 = b.CreateNSWMul(cb, k.i64(lanesI));
-      llvm::Value *colMask = below(c0, cols);
-      std::vector<llvm::Value *> v;
-      for (unsigned r = 0; r < lanes; ++r) {
-        llvm::Value *row = b.CreateAdd(r0, k.i64(r));
-        llvm::Value *mask =
-            b.CreateAnd(colMask, b.CreateVectorSplat(lanes, b.CreateICmpSLT(row, k.i64(rows))));
-        llvm::Value *at = b.CreateAdd(b.CreateMul(row, k.i64(cols)), c0);
-        v.push_back(b.CreateMaskedLoad(vector, maybeOutside(k, dt, src, at), align, mask, zero));
-      }
-      for (unsigned h = lanes / 2; h >= 1; h /= 2) {
-        std::vector<int> low, high;
-        for (unsigned c = 0; c < lanes; ++c) {
-          unsigned chunk = c / (2 * h) * 2 * h, pos = c % (2 * h);
-          low.push_back(int(pos < h ? chunk + pos : lanes + chunk + pos - h));
-          high.push_back(int(pos < h ? chunk + h + pos : lanes + chunk + pos));
-        }
-        std::vector<llvm::Value *> next(lanes);
-        for (unsigned i = 0; i < lanes; ++i)
-          if (!(i & h)) {
-            next[i] = b.CreateShuffleVector(v[i], v[i + h], low);
-            next[i + h] = b.CreateShuffleVector(v[i], v[i + h], high);
-          }
-        v = std::move(next);
-      }
-      for (unsigned c = 0; c < lanes; ++c) {
-        llvm::Value *col = b.CreateAdd(c0, k.i64(c));
-        llvm::Value *mask =
-            b.CreateAnd(rowMask, b.CreateVectorSplat(lanes, b.CreateICmpSLT(col, k.i64(cols))));
-        llvm::Value *at = b.CreateAdd(b.CreateMul(col, k.i64(rows)), r0);
-        b.CreateMaskedStore(v[c], maybeOutside(k, dt, dst, at), align, mask);
-      }
-    });
-  });
-}
-
 /// The address of element `index` (a run-time value) of `base`.
 llvm::Value *at(KernelBuilder &k, DType dt, llvm::Value *base, llvm::Value *index) {
   return k.b.CreateInBoundsGEP(k.typeOf(dt), base, index);
@@ -375,7 +315,8 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
       llvm::Value *col = g.direct() ? x : space;
       if (!g.direct())
         im2col(t, g, x, col);
-      transpose(t, g.dt, example(in1, ySize, n), g.o, g.pixels(), gT);
+      emitTranspose(t, g.dt, example(in1, ySize, n), g.pixels(), g.o, t.i64(g.o), g.pixels(), gT,
+                    g.o);
       emitMatrixProduct(t, {g.taps(), g.o, g.pixels(), false, true, g.dt}, col, gT, partial);
     });
     return;

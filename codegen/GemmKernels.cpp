@@ -249,34 +249,16 @@ private:
   }
 
   /// Packs the task's block of transposed B: panel p holds, for each k,
-  /// the NR columns j0 + p NR ... (zero beyond N).
+  /// the NR columns j0 + p NR ... (zero beyond N). Column j of op(B) is row
+  /// j of B, so a panel is the transpose of NR rows of B.
   void pack(llvm::Value *j0) {
     k_.loop(0, g_.panelsPerBlock, [&](llvm::Value *p) {
-      k_.loop(0, g_.nr, [&](llvm::Value *c) {
-        llvm::Value *j = b_.CreateNSWAdd(j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), c));
-        llvm::Value *inside = b_.CreateICmpSLT(j, k_.i64(g_.n));
-        // Column j of op(B) is row j of B: K contiguous elements.
-        llvm::Value *source = b_.CreateNSWMul(j, k_.i64(g_.k));
-        k_.loop(0, g_.k, [&](llvm::Value *kk) {
-          llvm::Value *dst = b_.CreateNSWAdd(
-              b_.CreateNSWMul(b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.k)), kk), k_.i64(g_.nr)),
-              c);
-          llvm::Value *value = k_.constant(g_.dt, 0);
-          llvm::Function *fn = b_.GetInsertBlock()->getParent();
-          auto *load = llvm::BasicBlock::Create(b_.getContext(), "pack_load", fn);
-          auto *join = llvm::BasicBlock::Create(b_.getContext(), "pack_join", fn);
-          llvm::BasicBlock *from = b_.GetInsertBlock();
-          b_.CreateCondBr(inside, load, join);
-          b_.SetInsertPoint(load);
-          llvm::Value *loaded = k_.load(g_.dt, bm_, b_.CreateNSWAdd(source, kk));
-          b_.CreateBr(join);
-          b_.SetInsertPoint(join);
-          llvm::PHINode *phi = b_.CreatePHI(k_.typeOf(g_.dt), 2);
-          phi->addIncoming(value, from);
-          phi->addIncoming(loaded, load);
-          k_.store(g_.dt, phi, panelBase_, dst);
-        });
-      });
+      llvm::Value *first = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
+      llvm::Value *rows = b_.CreateNSWSub(k_.i64(g_.n), first); // of B left from `first`
+      llvm::Value *source = b_.CreateGEP(k_.typeOf(g_.dt), bm_, b_.CreateMul(first, k_.i64(g_.k)));
+      llvm::Value *panel = b_.CreateInBoundsGEP(k_.typeOf(g_.dt), panelBase_,
+                                                b_.CreateNSWMul(p, k_.i64(g_.k * g_.nr)));
+      emitTranspose(k_, g_.dt, source, g_.k, g_.nr, rows, g_.k, panel, g_.nr);
     });
   }
 

@@ -31,6 +31,10 @@ struct MatrixProduct {
 /// GemmKernels.cpp (the caller parallelizes around it).
 void emitMatrixProduct(KernelBuilder &k, const MatrixProduct &p, llvm::Value *a, llvm::Value *b,
                        llvm::Value *c);
+/// dst[c * dstStride + r] = src[r * srcStride + c] for r < rows, c < cols,
+/// where rows from `valid` (a run-time count) on read as zeros (Transpose.cpp).
+void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStride, int64_t rows,
+                   llvm::Value *valid, int64_t cols, llvm::Value *dst, int64_t dstStride);
 void emitNeural(KernelBuilder &k);      ///< NeuralKernels.cpp
 void emitConvolution(KernelBuilder &k); ///< ConvolutionKernels.cpp: im2col and matrix products
 void emitPooling(KernelBuilder &k);     ///< PoolingKernels.cpp
