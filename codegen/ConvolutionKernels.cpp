@@ -141,16 +141,12 @@ void forEachVectorOfRow(
     KernelBuilder &k, const ConvGeometry &g, const TapRow &t,
     const std::function<void(llvm::Value *, llvm::Value *, llvm::Value *)> &chunk) {
   auto &b = k.b;
-  unsigned lanes = unsigned(64 / dtypeSize(g.dt));
-  std::vector<llvm::Constant *> steps;
-  for (unsigned l = 0; l < lanes; ++l)
-    steps.push_back(b.getInt64(l));
-  llvm::Value *laneIndex = llvm::ConstantVector::get(steps);
+  unsigned lanes = KernelBuilder::lanesOf(g.dt);
   auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
   int64_t chunks = (g.ow + lanes - 1) / lanes;
   k.loop(0, chunks, [&](llvm::Value *q) {
     llvm::Value *q0 = b.CreateNSWMul(q, k.i64(lanes));
-    llvm::Value *ox = b.CreateAdd(splat(q0), laneIndex);
+    llvm::Value *ox = k.laneIndices(lanes, q0);
     llvm::Value *inRow = b.CreateICmpSLT(ox, splat(k.i64(g.ow)));
     llvm::Value *inX = b.CreateAnd(
         b.CreateAnd(b.CreateICmpSGE(ox, splat(t.first)), b.CreateICmpSLT(ox, splat(t.end))),
@@ -159,24 +155,18 @@ void forEachVectorOfRow(
   });
 }
 
-/// The address of element `index` of `base`, which may lie outside the
-/// buffer (only masked accesses use it).
-llvm::Value *maybeOutside(KernelBuilder &k, DType dt, llvm::Value *base, llvm::Value *index) {
-  return k.b.CreateGEP(k.typeOf(dt), base, index);
-}
-
 /// col = im2col(x) for one example.
 void im2col(KernelBuilder &k, const ConvGeometry &g, llvm::Value *x, llvm::Value *col) {
   auto &b = k.b;
-  llvm::Type *vector = llvm::FixedVectorType::get(k.typeOf(g.dt), unsigned(64 / dtypeSize(g.dt)));
+  llvm::Type *vector = k.vectorOf(g.dt);
   llvm::Align align(dtypeSize(g.dt));
   forEachTapRow(k, g, [&](const TapRow &t) {
     if (g.sw == 1) {
       forEachVectorOfRow(k, g, t, [&](llvm::Value *q0, llvm::Value *inX, llvm::Value *inRow) {
-        llvm::Value *from = maybeOutside(k, g.dt, x, b.CreateAdd(t.xRow, q0));
+        llvm::Value *from = k.maskedAddress(g.dt, x, b.CreateAdd(t.xRow, q0));
         llvm::Value *v =
             b.CreateMaskedLoad(vector, from, align, inX, llvm::Constant::getNullValue(vector));
-        b.CreateMaskedStore(v, maybeOutside(k, g.dt, col, b.CreateAdd(t.colRow, q0)), align, inRow);
+        b.CreateMaskedStore(v, k.maskedAddress(g.dt, col, b.CreateAdd(t.colRow, q0)), align, inRow);
       });
       return;
     }
@@ -196,63 +186,64 @@ void im2col(KernelBuilder &k, const ConvGeometry &g, llvm::Value *x, llvm::Value
   });
 }
 
+/// col2im with stride 1 along rows, gathered: each vector of a row of dx
+/// sums the taps that read it, in registers, and is stored once (adding tap
+/// after tap in memory would wait on each masked store before the next
+/// masked load).
+void gatherTaps(KernelBuilder &k, const ConvGeometry &g, llvm::Value *dcol, llvm::Value *dx) {
+  auto &b = k.b;
+  unsigned lanes = KernelBuilder::lanesOf(g.dt);
+  llvm::Type *vector = k.vectorOf(g.dt);
+  llvm::Value *zero = llvm::Constant::getNullValue(vector);
+  llvm::Align align(dtypeSize(g.dt));
+  auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
+  int64_t chunks = (g.w + lanes - 1) / lanes;
+  k.loop(0, g.c, [&](llvm::Value *c) {
+    k.loop(0, g.h, [&](llvm::Value *y) {
+      k.loop(0, chunks, [&](llvm::Value *chunk) {
+        llvm::Value *z0 = b.CreateNSWMul(chunk, k.i64(lanes));
+        llvm::Value *z = k.laneIndices(lanes, z0);
+        llvm::Value *inRow = b.CreateICmpSLT(z, splat(k.i64(g.w)));
+        llvm::Value *sum = k.reduce(0, g.kh, zero, [&](llvm::Value *i, llvm::Value *acc) {
+          // Output row oy reads row y through tap row i when oy sh + i - ph = y.
+          llvm::Value *above = b.CreateNSWSub(b.CreateNSWAdd(y, k.i64(g.ph)), i);
+          llvm::Value *oy = b.CreateSDiv(above, k.i64(g.sh));
+          llvm::Value *rowOk =
+              b.CreateAnd(b.CreateAnd(b.CreateICmpSGE(above, k.i64(0)),
+                                      b.CreateICmpEQ(b.CreateSRem(above, k.i64(g.sh)), k.i64(0))),
+                          b.CreateICmpSLT(oy, k.i64(g.oh)));
+          return k.reduce(0, g.kw, acc, [&](llvm::Value *j, llvm::Value *partial) {
+            llvm::Value *r = b.CreateNSWAdd(
+                b.CreateNSWMul(b.CreateNSWAdd(b.CreateNSWMul(c, k.i64(g.kh)), i), k.i64(g.kw)), j);
+            // Output column ox = z - j + pw reads column z.
+            llvm::Value *shift = b.CreateNSWSub(k.i64(g.pw), j);
+            llvm::Value *ox = b.CreateAdd(z, splat(shift));
+            llvm::Value *mask = b.CreateAnd(b.CreateAnd(inRow, splat(rowOk)),
+                                            b.CreateAnd(b.CreateICmpSGE(ox, splat(k.i64(0))),
+                                                        b.CreateICmpSLT(ox, splat(k.i64(g.ow)))));
+            llvm::Value *at = b.CreateAdd(
+                b.CreateAdd(b.CreateMul(r, k.i64(g.pixels())), b.CreateMul(oy, k.i64(g.ow))),
+                b.CreateAdd(z0, shift));
+            return k.add(partial, b.CreateMaskedLoad(vector, k.maskedAddress(g.dt, dcol, at), align,
+                                                     mask, zero));
+          });
+        });
+        llvm::Value *to =
+            b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(c, k.i64(g.h)), y), k.i64(g.w)), z0);
+        b.CreateMaskedStore(sum, k.maskedAddress(g.dt, dx, to), align, inRow);
+      });
+    });
+  });
+}
+
 /// dx = col2im(dcol) for one example: every tap's gradient added to the
 /// element of x it read.
 void col2im(KernelBuilder &k, const ConvGeometry &g, llvm::Value *dcol, llvm::Value *dx) {
-  auto &b = k.b;
   if (g.sw == 1) {
-    // Gathered: each vector of a row of dx sums the taps that read it, in
-    // registers, and is stored once (adding tap after tap in memory would
-    // wait on each masked store before the next masked load).
-    unsigned lanes = unsigned(64 / dtypeSize(g.dt));
-    auto *vector = llvm::FixedVectorType::get(k.typeOf(g.dt), lanes);
-    llvm::Value *zero = llvm::Constant::getNullValue(vector);
-    llvm::Align align(dtypeSize(g.dt));
-    std::vector<llvm::Constant *> steps;
-    for (unsigned l = 0; l < lanes; ++l)
-      steps.push_back(b.getInt64(l));
-    llvm::Value *laneIndex = llvm::ConstantVector::get(steps);
-    auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
-    int64_t chunks = (g.w + lanes - 1) / lanes;
-    k.loop(0, g.c, [&](llvm::Value *c) {
-      k.loop(0, g.h, [&](llvm::Value *y) {
-        k.loop(0, chunks, [&](llvm::Value *chunk) {
-          llvm::Value *z0 = b.CreateNSWMul(chunk, k.i64(lanes));
-          llvm::Value *z = b.CreateAdd(splat(z0), laneIndex);
-          llvm::Value *inRow = b.CreateICmpSLT(z, splat(k.i64(g.w)));
-          llvm::Value *sum = k.reduce(0, g.kh, zero, [&](llvm::Value *i, llvm::Value *acc) {
-            // Output row oy reads row y through tap row i when oy sh + i - ph = y.
-            llvm::Value *above = b.CreateNSWSub(b.CreateNSWAdd(y, k.i64(g.ph)), i);
-            llvm::Value *oy = b.CreateSDiv(above, k.i64(g.sh));
-            llvm::Value *rowOk =
-                b.CreateAnd(b.CreateAnd(b.CreateICmpSGE(above, k.i64(0)),
-                                        b.CreateICmpEQ(b.CreateSRem(above, k.i64(g.sh)), k.i64(0))),
-                            b.CreateICmpSLT(oy, k.i64(g.oh)));
-            return k.reduce(0, g.kw, acc, [&](llvm::Value *j, llvm::Value *acc2) {
-              llvm::Value *r = b.CreateNSWAdd(
-                  b.CreateNSWMul(b.CreateNSWAdd(b.CreateNSWMul(c, k.i64(g.kh)), i), k.i64(g.kw)),
-                  j);
-              // Output column ox = z - j + pw reads column z.
-              llvm::Value *shift = b.CreateNSWSub(k.i64(g.pw), j);
-              llvm::Value *ox = b.CreateAdd(z, splat(shift));
-              llvm::Value *mask = b.CreateAnd(b.CreateAnd(inRow, splat(rowOk)),
-                                              b.CreateAnd(b.CreateICmpSGE(ox, splat(k.i64(0))),
-                                                          b.CreateICmpSLT(ox, splat(k.i64(g.ow)))));
-              llvm::Value *at = b.CreateAdd(
-                  b.CreateAdd(b.CreateMul(r, k.i64(g.pixels())), b.CreateMul(oy, k.i64(g.ow))),
-                  b.CreateAdd(z0, shift));
-              return k.add(acc2, b.CreateMaskedLoad(vector, maybeOutside(k, g.dt, dcol, at), align,
-                                                    mask, zero));
-            });
-          });
-          llvm::Value *to =
-              b.CreateAdd(b.CreateMul(b.CreateAdd(b.CreateMul(c, k.i64(g.h)), y), k.i64(g.w)), z0);
-          b.CreateMaskedStore(sum, maybeOutside(k, g.dt, dx, to), align, inRow);
-        });
-      });
-    });
+    gatherTaps(k, g, dcol, dx);
     return;
   }
+  auto &b = k.b;
   k.loop(0, g.c * g.h * g.w, [&](llvm::Value *i) { k.store(g.dt, k.constant(g.dt, 0), dx, i); });
   forEachTapRow(k, g, [&](const TapRow &t) {
     llvm::Value *end = b.CreateSelect(t.inside, t.end, t.first);

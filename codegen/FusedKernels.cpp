@@ -1,21 +1,21 @@
 //===- FusedKernels.cpp - One kernel for a fusion group --------------------===//
 //
 // A group (ir/Groups.h) computes its shape row by row (a row is a run of the
-// last axis). The anchor, when there is one, first computes its whole result
-// with its own kernel (a tiled matmul is parallel itself). Then a row
-// function computes every other op of the group for each element of a range
-// of rows, keeping values in registers, and stores the values the plan says
-// leave the group. Large groups split their rows over the thread pool.
+// last axis of its iteration space, below). The anchor, when there is one,
+// first computes its whole result with its own kernel (a tiled matmul is
+// parallel itself). Then a loop over rows (codegen/Parallel.h) computes every
+// other op of the group for each element, keeping values in registers, and
+// stores the values the plan says leave the group. Large groups split their
+// rows over the thread pool.
 // Stores come after every load of an element, so a value may overwrite an
 // input it was computed from (in place).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/FusedKernels.h"
 #include "codegen/Kernels.h"
+#include "codegen/Parallel.h"
 
 #include "ir/Groups.h"
-
-#include <llvm/IR/Module.h>
 
 namespace nabla::codegen {
 
@@ -209,9 +209,6 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
   KernelBuilder k(fn, first, anchorShapes, plan.of(&first.result).shape, g.opIndices.front(),
                   bindings);
   auto &b = k.b;
-  llvm::LLVMContext &ctx = fn->getContext();
-  llvm::Module &m = *fn->getParent();
-  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
   IterationSpace space = iterationSpace(g, plan);
   const Sizes &shape = space.shape;
   int64_t n = shape.empty() ? 1 : shape.back();
@@ -237,10 +234,10 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
       emitNeural(k);
   }
 
-  // The row function takes the group's buffers as parameters (each distinct
-  // pointer once, none aliasing another, so its loops vectorize without
-  // run-time checks), then the anchor's rows, the status word and the range
-  // of rows. A task trampoline unpacks them for the thread pool.
+  // The row loop takes the group's buffers (each distinct pointer once, so
+  // that none aliases another and its loops vectorize without run-time
+  // checks), then the anchor's rows and the status word; large groups share
+  // its rows among the threads.
   std::vector<llvm::Value *> pointers;
   std::vector<size_t> slotOf; // per entry of `order`
   std::vector<const ir::Value *> order;
@@ -259,71 +256,20 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
       note(v);
     note(&op->result);
   }
-  std::vector<llvm::Type *> params(pointers.size() + 2, ptr);
-  params.push_back(b.getInt64Ty());
-  params.push_back(b.getInt64Ty());
-  auto *rowsFn =
-      llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
-                             llvm::GlobalValue::InternalLinkage, fn->getName() + "_rows", m);
-  rowsFn->addFnAttr(llvm::Attribute::NoUnwind);
-  rowsFn->addFnAttr(llvm::Attribute::NoInline);
-  for (const char *attr : {"target-cpu", "target-features", "prefer-vector-width"})
-    if (fn->hasFnAttribute(attr))
-      rowsFn->addFnAttr(fn->getFnAttribute(attr));
-  for (unsigned i = 0; i <= pointers.size(); ++i) {
-    rowsFn->addParamAttr(i, llvm::Attribute::NoAlias);
-    rowsFn->addParamAttr(i, llvm::Attribute::NoCapture);
-  }
-  {
-    KernelBuilder r(rowsFn, first, anchorShapes, plan.of(&first.result).shape, g.opIndices.front(),
-                    bindings);
-    std::unordered_map<const ir::Value *, llvm::Value *> buffers;
-    for (size_t i = 0; i < order.size(); ++i)
-      buffers[order[i]] = rowsFn->getArg(unsigned(slotOf[i]));
-    unsigned anchorArg = unsigned(pointers.size());
-    r.setPointers(nullptr, {}, nullptr, rowsFn->getArg(anchorArg + 1));
-    RowEmitter emitter(r, g, space, std::move(buffers), rowsFn->getArg(anchorArg));
-    r.loopBetween(rowsFn->getArg(anchorArg + 2), rowsFn->getArg(anchorArg + 3),
-                  [&](llvm::Value *row) { emitter.row(row); });
-    r.b.CreateRetVoid();
-  }
-  llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
-  std::vector<llvm::Value *> args = pointers;
-  args.push_back(anchorRows ? anchorRows : null);
-  args.push_back(g.status);
-
-  if (total < kParallelElements || rows < 2) {
-    std::vector<llvm::Value *> call = args;
-    call.push_back(k.i64(0));
-    call.push_back(k.i64(rows));
-    b.CreateCall(rowsFn, call);
-    b.CreateRetVoid();
-    return;
-  }
-  // The trampoline: void task(ptr context, i64 begin, i64 end).
-  auto *taskFn =
-      llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx),
-                                                     {ptr, b.getInt64Ty(), b.getInt64Ty()}, false),
-                             llvm::GlobalValue::InternalLinkage, fn->getName() + "_row_tasks", m);
-  taskFn->addFnAttr(llvm::Attribute::NoUnwind);
-  {
-    llvm::IRBuilder<> t(llvm::BasicBlock::Create(ctx, "entry", taskFn));
-    std::vector<llvm::Value *> call;
-    for (size_t i = 0; i < args.size(); ++i)
-      call.push_back(t.CreateLoad(ptr, t.CreateConstInBoundsGEP1_64(ptr, taskFn->getArg(0), i)));
-    call.push_back(taskFn->getArg(1));
-    call.push_back(taskFn->getArg(2));
-    t.CreateCall(rowsFn, call);
-    t.CreateRetVoid();
-  }
-  llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
-  llvm::Value *context = entry.CreateAlloca(llvm::ArrayType::get(ptr, args.size()));
-  for (size_t i = 0; i < args.size(); ++i)
-    b.CreateStore(args[i], b.CreateConstInBoundsGEP1_64(ptr, context, i));
-  llvm::FunctionCallee parallelFor = m.getOrInsertFunction(
-      "nabla_parallel_for",
-      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, b.getInt64Ty()}, false));
-  b.CreateCall(parallelFor, {taskFn, context, k.i64(rows)});
+  size_t buffers = pointers.size();
+  pointers.push_back(anchorRows ? anchorRows : llvm::ConstantPointerNull::get(b.getPtrTy()));
+  pointers.push_back(g.status);
+  bool parallel = total >= kParallelElements && rows >= 2;
+  emitParallelFor(
+      k, "rows", pointers, rows,
+      [&](KernelBuilder &r, const std::vector<llvm::Value *> &at, llvm::Value *row) {
+        std::unordered_map<const ir::Value *, llvm::Value *> values;
+        for (size_t i = 0; i < order.size(); ++i)
+          values[order[i]] = at[slotOf[i]];
+        r.setPointers(nullptr, {}, nullptr, at[buffers + 1]);
+        RowEmitter(r, g, space, std::move(values), at[buffers]).row(row);
+      },
+      parallel);
   b.CreateRetVoid();
 }
 

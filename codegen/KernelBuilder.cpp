@@ -63,6 +63,21 @@ llvm::Type *KernelBuilder::typeOf(DType d) {
   return b.getFloatTy();
 }
 
+llvm::FixedVectorType *KernelBuilder::vectorOf(DType d) {
+  return llvm::FixedVectorType::get(typeOf(d), lanesOf(d));
+}
+
+llvm::Value *KernelBuilder::laneIndices(unsigned lanes, llvm::Value *first) {
+  std::vector<llvm::Constant *> steps;
+  for (unsigned l = 0; l < lanes; ++l)
+    steps.push_back(b.getInt64(l));
+  return b.CreateAdd(b.CreateVectorSplat(lanes, first), llvm::ConstantVector::get(steps));
+}
+
+llvm::Value *KernelBuilder::lanesBelow(unsigned lanes, llvm::Value *first, llvm::Value *end) {
+  return b.CreateICmpSLT(laneIndices(lanes, first), b.CreateVectorSplat(lanes, end));
+}
+
 llvm::Value *KernelBuilder::constant(DType d, double v) {
   if (d == DType::I32)
     return b.getInt32(uint32_t(int32_t(v)));

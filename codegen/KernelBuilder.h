@@ -107,6 +107,21 @@ public:
   /// A float 0/1 of `cond` in `d`.
   llvm::Value *toMask(llvm::Value *cond, DType d) { return b.CreateUIToFP(cond, typeOf(d)); }
 
+  // Whole vectors of the widest width (512 bits), for kernels that move
+  // data with masked vector loads and stores.
+  /// Elements of `d` per vector, and that vector type.
+  static unsigned lanesOf(DType d) { return unsigned(64 / dtypeSize(d)); }
+  llvm::FixedVectorType *vectorOf(DType d);
+  /// The i64 vector first, first + 1, ..., first + lanes - 1.
+  llvm::Value *laneIndices(unsigned lanes, llvm::Value *first);
+  /// The mask of the lanes l (of `lanes`) with first + l < end.
+  llvm::Value *lanesBelow(unsigned lanes, llvm::Value *first, llvm::Value *end);
+  /// The address of element `index` of `base`, which may lie outside the
+  /// buffer: only masked loads and stores may use it.
+  llvm::Value *maskedAddress(DType d, llvm::Value *base, llvm::Value *index) {
+    return b.CreateGEP(typeOf(d), base, index);
+  }
+
 private:
   llvm::Value *out_ = nullptr, *scratch_ = nullptr, *status_ = nullptr;
   std::vector<llvm::Value *> ins_;

@@ -4,38 +4,47 @@
 
 namespace nabla::codegen {
 
+namespace {
+
+/// An internal function of the kernel's module with the kernel's target.
+llvm::Function *helperFunction(llvm::Function *kernel, llvm::FunctionType *type,
+                               const llvm::Twine &name) {
+  auto *f =
+      llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, name, *kernel->getParent());
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (const char *attr : {"target-cpu", "target-features", "prefer-vector-width"})
+    if (kernel->hasFnAttribute(attr))
+      f->addFnAttr(kernel->getFnAttribute(attr));
+  return f;
+}
+
+} // namespace
+
 void emitParallelFor(KernelBuilder &k, const char *suffix,
                      const std::vector<llvm::Value *> &pointers, int64_t count,
-                     const TaskEmitterFn &body) {
+                     const TaskEmitterFn &body, bool onPool) {
   llvm::Function *kernel = k.fn;
-  llvm::Module &m = *kernel->getParent();
-  llvm::LLVMContext &ctx = m.getContext();
+  llvm::LLVMContext &ctx = kernel->getContext();
   llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
   llvm::Type *i64 = k.b.getInt64Ty();
+  llvm::Type *voidType = llvm::Type::getVoidTy(ctx);
   // The range function: the pointers as parameters that alias nothing the
   // function writes (the kernel's buffers never overlap, see ModuleEmitter),
   // so its loops need no run-time overlap checks; then the range of tasks.
   std::vector<llvm::Type *> params(pointers.size(), ptr);
   params.push_back(i64);
   params.push_back(i64);
-  auto *range = llvm::Function::Create(
-      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
-      llvm::GlobalValue::InternalLinkage, kernel->getName() + "_" + suffix + "_range", m);
-  auto *taskType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64, i64}, false);
-  auto *task = llvm::Function::Create(taskType, llvm::GlobalValue::InternalLinkage,
-                                      kernel->getName() + "_" + suffix, m);
-  for (llvm::Function *f : {range, task}) {
-    f->addFnAttr(llvm::Attribute::NoUnwind);
-    for (const char *attr : {"target-cpu", "target-features", "prefer-vector-width"})
-      if (kernel->hasFnAttribute(attr))
-        f->addFnAttr(kernel->getFnAttribute(attr));
-  }
+  llvm::Function *range = helperFunction(kernel, llvm::FunctionType::get(voidType, params, false),
+                                         kernel->getName() + "_" + suffix + "_range");
   for (unsigned i = 0; i < pointers.size(); ++i) {
     range->addParamAttr(i, llvm::Attribute::NoAlias);
     range->addParamAttr(i, llvm::Attribute::NoCapture);
   }
   {
     KernelBuilder t(range, k.op, k.inShapes, k.outShape, k.opIndex, k.bindings);
+    // The builder's default buffers are the kernel's parameters: the range
+    // function has others, which the body sets from `fields`.
+    t.setPointers(nullptr, {}, nullptr, nullptr);
     std::vector<llvm::Value *> fields;
     for (unsigned i = 0; i < pointers.size(); ++i)
       fields.push_back(range->getArg(i));
@@ -44,8 +53,18 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
                   [&](llvm::Value *index) { body(t, fields, index); });
     t.b.CreateRetVoid();
   }
+  if (!onPool) {
+    std::vector<llvm::Value *> args = pointers;
+    args.push_back(k.i64(0));
+    args.push_back(k.i64(count));
+    k.b.CreateCall(range, args);
+    return;
+  }
+  // The task function unpacks the context for it.
+  llvm::Function *task =
+      helperFunction(kernel, llvm::FunctionType::get(voidType, {ptr, i64, i64}, false),
+                     kernel->getName() + "_" + suffix);
   {
-    // The task function unpacks the context for it.
     llvm::IRBuilder<> t(llvm::BasicBlock::Create(ctx, "entry", task));
     std::vector<llvm::Value *> args;
     for (size_t i = 0; i < pointers.size(); ++i)
@@ -60,9 +79,8 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
       entry.CreateAlloca(llvm::ArrayType::get(ptr, std::max<size_t>(1, pointers.size())));
   for (size_t i = 0; i < pointers.size(); ++i)
     k.b.CreateStore(pointers[i], k.b.CreateConstInBoundsGEP1_64(ptr, context, i));
-  llvm::FunctionCallee parallelFor = m.getOrInsertFunction(
-      "nabla_parallel_for",
-      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, i64}, false));
+  llvm::FunctionCallee parallelFor = kernel->getParent()->getOrInsertFunction(
+      "nabla_parallel_for", llvm::FunctionType::get(voidType, {ptr, ptr, i64}, false));
   k.b.CreateCall(parallelFor, {task, context, k.i64(count)});
 }
 

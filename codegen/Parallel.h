@@ -15,9 +15,11 @@ using TaskEmitterFn = std::function<void(
 /// parameters: a kernel's buffers never overlap where it writes) and loops
 /// over a range of tasks; the task function `<kernel>_<suffix>`,
 /// void(ptr context, i64 begin, i64 end), that calls it with the pointers
-/// from the context; and a call from `k` to nabla_parallel_for.
+/// from the context; and a call from `k` to nabla_parallel_for. Without
+/// `onPool` (work too small to share), `k` calls the range function itself,
+/// for all the tasks.
 void emitParallelFor(KernelBuilder &k, const char *suffix,
                      const std::vector<llvm::Value *> &pointers, int64_t count,
-                     const TaskEmitterFn &body);
+                     const TaskEmitterFn &body, bool onPool = true);
 
 } // namespace nabla::codegen

@@ -68,6 +68,30 @@ void zeroPlane(KernelBuilder &k, llvm::Value *plane) {
   });
 }
 
+/// The shapes of a pooling op, whichever of them is compiled, and how its
+/// windows lie.
+struct PoolGeometry {
+  Sizes x, pooled;
+  bool backward; ///< max_pool2d_backward, avg_pool2d_backward: the result is x's gradient
+  bool disjoint; ///< no two windows share a position
+  bool covered;  ///< and every position of x lies in a window
+};
+
+PoolGeometry poolGeometry(const KernelBuilder &k) {
+  const ir::Attrs &a = k.op.attrs;
+  PoolGeometry p;
+  OpKind kind = k.op.kind;
+  p.backward = kind == OpKind::MaxPool2dBackward || kind == OpKind::AvgPool2dBackward;
+  p.x = p.backward ? k.outShape : k.inShapes[0];
+  p.pooled = kind == OpKind::MaxPool2dBackward   ? k.inShapes[1]
+             : kind == OpKind::AvgPool2dBackward ? k.inShapes[0]
+                                                 : k.outShape;
+  p.disjoint = a.stride[0] >= a.window[0] && a.stride[1] >= a.window[1];
+  p.covered = a.stride[0] == a.window[0] && a.stride[1] == a.window[1] &&
+              p.pooled[2] * a.stride[0] == p.x[2] && p.pooled[3] * a.stride[1] == p.x[3];
+  return p;
+}
+
 /// Pooling a vector of windows at a time: the W consecutive windows of an
 /// output row that start at ox0 (W lanes of the widest vector). With the
 /// stride s along x's rows at least the window's width, those windows lie
@@ -77,33 +101,22 @@ void zeroPlane(KernelBuilder &k, llvm::Value *plane) {
 /// overlap, so nothing adds up). The lanes past the row's end are masked.
 class VectorPooling {
 public:
-  /// Whether `op` at these shapes takes this path.
-  static bool applies(const ir::Op &op) {
-    const ir::Attrs &a = op.attrs;
-    bool backward = op.kind == OpKind::MaxPool2dBackward || op.kind == OpKind::AvgPool2dBackward;
-    bool forward = op.kind == OpKind::MaxPool2d || op.kind == OpKind::AvgPool2d;
-    return (forward || (backward && a.stride[0] >= a.window[0])) && a.stride[1] >= a.window[1] &&
+  /// Whether the op of `k` takes this path: windows apart along rows (and,
+  /// for a gradient, apart altogether), strides of at most 4, small windows.
+  static bool applies(const KernelBuilder &k, const PoolGeometry &p) {
+    const ir::Attrs &a = k.op.attrs;
+    bool forward = k.op.kind == OpKind::MaxPool2d || k.op.kind == OpKind::AvgPool2d;
+    return (forward || (p.backward && p.disjoint)) && a.stride[1] >= a.window[1] &&
            a.stride[1] <= 4 && a.window[0] * a.window[1] <= kUnrolledWindow;
   }
 
-  /// x's shape `xs`, the pooled shape `ps`.
-  VectorPooling(KernelBuilder &k, const Sizes &xs, const Sizes &ps)
-      : k_(k), b_(k.b), a_(k.op.attrs), xs_(xs), ps_(ps), dt_(k.outType()) {
-    lanes_ = unsigned(64 / dtypeSize(dt_));
-    vector_ = llvm::FixedVectorType::get(k.typeOf(dt_), lanes_);
-    std::vector<llvm::Constant *> steps;
-    for (unsigned l = 0; l < lanes_; ++l)
-      steps.push_back(b_.getInt64(l));
-    laneIndex_ = llvm::ConstantVector::get(steps);
-  }
+  VectorPooling(KernelBuilder &k, const PoolGeometry &p)
+      : k_(k), b_(k.b), a_(k.op.attrs), p_(p), xs_(p.x), ps_(p.pooled), dt_(k.outType()),
+        lanes_(KernelBuilder::lanesOf(dt_)), vector_(k.vectorOf(dt_)) {}
 
   void plane(llvm::Value *plane) {
     int64_t s = a_.stride[1], h = xs_[2], w = xs_[3], oh = ps_[2], ow = ps_[3];
-    bool backward =
-        k_.op.kind == OpKind::MaxPool2dBackward || k_.op.kind == OpKind::AvgPool2dBackward;
-    bool covered =
-        a_.stride[0] == a_.window[0] && s == a_.window[1] && oh * a_.stride[0] == h && ow * s == w;
-    if (backward && !covered)
+    if (p_.backward && !p_.covered)
       zeroPlane(k_, plane);
     llvm::Value *xPlane = b_.CreateNSWMul(plane, k_.i64(h * w));
     llvm::Value *pPlane = b_.CreateNSWMul(plane, k_.i64(oh * ow));
@@ -132,12 +145,11 @@ public:
 private:
   /// The lanes l with first + l < end.
   llvm::Value *below(llvm::Value *first, llvm::Value *end) {
-    llvm::Value *index = b_.CreateAdd(b_.CreateVectorSplat(lanes_, first), laneIndex_);
-    return b_.CreateICmpSLT(index, b_.CreateVectorSplat(lanes_, end));
+    return k_.lanesBelow(lanes_, first, end);
   }
 
   llvm::Value *at(llvm::Value *base, llvm::Value *index) {
-    return b_.CreateGEP(k_.typeOf(dt_), base, index); // may lie outside: masked accesses only
+    return k_.maskedAddress(dt_, base, index);
   }
 
   /// The vectors `parts` end to end (as one vector of their total width).
@@ -253,22 +265,18 @@ private:
   KernelBuilder &k_;
   llvm::IRBuilder<> &b_;
   const ir::Attrs &a_;
-  Sizes xs_, ps_;
+  const PoolGeometry &p_;
+  const Sizes &xs_, &ps_;
   DType dt_;
   unsigned lanes_;
   llvm::Type *vector_;
-  llvm::Value *laneIndex_;
 };
 
 /// The kernel's work on one plane.
 void emitPlane(KernelBuilder &k, llvm::Value *plane) {
-  if (VectorPooling::applies(k.op)) {
-    bool backward =
-        k.op.kind == OpKind::MaxPool2dBackward || k.op.kind == OpKind::AvgPool2dBackward;
-    const Sizes &pooled = k.op.kind == OpKind::MaxPool2dBackward ? k.inShapes[1]
-                          : backward                             ? k.inShapes[0]
-                                                                 : k.outShape;
-    VectorPooling(k, backward ? k.outShape : k.inShapes[0], pooled).plane(plane);
+  PoolGeometry p = poolGeometry(k);
+  if (VectorPooling::applies(k, p)) {
+    VectorPooling(k, p).plane(plane);
     return;
   }
   DType dt = k.outType();
@@ -294,17 +302,12 @@ void emitPlane(KernelBuilder &k, llvm::Value *plane) {
   }
   case OpKind::MaxPool2dBackward:  // (x, g) -> dx: g split evenly among each window's maxima
   case OpKind::MaxPool2dTangent: { // (x, u) -> mean of u over each window's maxima
-    bool backward = k.op.kind == OpKind::MaxPool2dBackward;
-    const Sizes &xs = k.inShapes[0];
-    const Sizes &os = backward ? k.inShapes[1] : k.outShape;
+    bool backward = p.backward;
     // Windows that do not overlap write their positions once, without
     // adding: only the positions no window covers need zeros first.
-    bool disjoint = a.stride[0] >= a.window[0] && a.stride[1] >= a.window[1];
-    bool covered = disjoint && a.stride[0] == a.window[0] && a.stride[1] == a.window[1] &&
-                   os[2] * a.stride[0] == xs[2] && os[3] * a.stride[1] == xs[3];
-    if (backward && !covered)
+    if (backward && !p.covered)
       zeroPlane(k, plane);
-    forEachWindow(k, xs, os, plane, [&](const Positions &positions, llvm::Value *o) {
+    forEachWindow(k, p.x, p.pooled, plane, [&](const Positions &positions, llvm::Value *o) {
       llvm::AllocaInst *top = k.local(k.typeOf(dt), k.constant(dt, -inf));
       positions([&](llvm::Value *x) {
         b.CreateStore(k.maximum(b.CreateLoad(k.typeOf(dt), top), k.loadIn(0, x)), top);
@@ -320,7 +323,7 @@ void emitPlane(KernelBuilder &k, llvm::Value *plane) {
         b.CreateStore(k.add(b.CreateLoad(k.typeOf(dt), count), k.toMask(hit(x), dt)), count);
       });
       llvm::Value *n = b.CreateLoad(k.typeOf(dt), count);
-      if (backward && disjoint) {
+      if (backward && p.disjoint) {
         llvm::Value *share = k.div(k.loadIn(1, o), n);
         positions([&](llvm::Value *x) {
           k.storeOut(b.CreateSelect(hit(x), share, k.constant(dt, 0)), x);

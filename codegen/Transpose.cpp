@@ -17,34 +17,24 @@ namespace nabla::codegen {
 void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStride, int64_t rows,
                    llvm::Value *valid, int64_t cols, llvm::Value *dst, int64_t dstStride) {
   auto &b = k.b;
-  unsigned lanes = unsigned(64 / dtypeSize(dt));
+  unsigned lanes = KernelBuilder::lanesOf(dt);
   int64_t width = int64_t(lanes);
-  auto *vector = llvm::FixedVectorType::get(k.typeOf(dt), lanes);
+  llvm::Type *vector = k.vectorOf(dt);
   llvm::Value *zero = llvm::Constant::getNullValue(vector);
   llvm::Align align(dtypeSize(dt));
-  std::vector<llvm::Constant *> steps;
-  for (unsigned l = 0; l < lanes; ++l)
-    steps.push_back(b.getInt64(l));
-  llvm::Value *laneIndex = llvm::ConstantVector::get(steps);
   auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
-  auto below = [&](llvm::Value *first, llvm::Value *end) { // lanes l with first + l < end
-    return b.CreateICmpSLT(b.CreateAdd(splat(first), laneIndex), splat(end));
-  };
-  // Addresses past a buffer's end are formed only for masked-off lanes.
-  auto at = [&](llvm::Value *base, llvm::Value *index) {
-    return b.CreateGEP(k.typeOf(dt), base, index);
-  };
   k.loop(0, (rows + width - 1) / width, [&](llvm::Value *rowBlock) {
     llvm::Value *r0 = b.CreateNSWMul(rowBlock, k.i64(width));
-    llvm::Value *storeMask = below(r0, k.i64(rows));
+    llvm::Value *storeMask = k.lanesBelow(lanes, r0, k.i64(rows));
     k.loop(0, (cols + width - 1) / width, [&](llvm::Value *colBlock) {
       llvm::Value *c0 = b.CreateNSWMul(colBlock, k.i64(width));
-      llvm::Value *loadMask = below(c0, k.i64(cols));
+      llvm::Value *loadMask = k.lanesBelow(lanes, c0, k.i64(cols));
       std::vector<llvm::Value *> v;
       for (unsigned r = 0; r < lanes; ++r) {
         llvm::Value *row = b.CreateAdd(r0, k.i64(r));
         llvm::Value *mask = b.CreateAnd(loadMask, splat(b.CreateICmpSLT(row, valid)));
-        llvm::Value *from = at(src, b.CreateAdd(b.CreateMul(row, k.i64(srcStride)), c0));
+        llvm::Value *from =
+            k.maskedAddress(dt, src, b.CreateAdd(b.CreateMul(row, k.i64(srcStride)), c0));
         v.push_back(b.CreateMaskedLoad(vector, from, align, mask, zero));
       }
       for (unsigned h = lanes / 2; h >= 1; h /= 2) {
@@ -65,7 +55,8 @@ void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStri
       for (unsigned c = 0; c < lanes; ++c) {
         llvm::Value *col = b.CreateAdd(c0, k.i64(c));
         llvm::Value *mask = b.CreateAnd(storeMask, splat(b.CreateICmpSLT(col, k.i64(cols))));
-        llvm::Value *to = at(dst, b.CreateAdd(b.CreateMul(col, k.i64(dstStride)), r0));
+        llvm::Value *to =
+            k.maskedAddress(dt, dst, b.CreateAdd(b.CreateMul(col, k.i64(dstStride)), r0));
         b.CreateMaskedStore(v[c], to, align, mask);
       }
     });
