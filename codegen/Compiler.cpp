@@ -205,7 +205,8 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
         "nabla: note: {} @{} for {} at -O{} in {:.0f} ms\n", fromDisk ? "loaded" : "compiled",
         fn.name, describeBindings(bindings), options_.optLevel, secondsSince(start) * 1000);
   auto step = std::unique_ptr<CompiledStep>(new CompiledStep(fn, std::move(*plan), entry));
-  step->kernels_ = describeKernels(fn, step->plan_, &sources);
+  if (options_.profile)
+    step->kernels_ = describeKernels(fn, step->plan_, &sources);
   CompiledStep *result = step.get();
   cache_[key] = std::move(step);
   return result;

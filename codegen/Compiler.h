@@ -55,7 +55,8 @@ public:
   bool runInto(const std::vector<const Tensor *> &args, const std::vector<Tensor *> &results,
                DiagnosticEngine &diags);
   const MemoryPlan &plan() const { return plan_; }
-  /// Each kernel's name and the ops it computes, in the order they run.
+  /// Each kernel's name and the ops it computes, in the order they run (for
+  /// a step compiled with CompileOptions::profile; empty otherwise).
   const std::vector<KernelInfo> &kernels() const { return kernels_; }
   /// The shape of result `i`.
   const std::vector<int64_t> &resultShape(size_t i) const { return results_[i].shape; }

@@ -267,9 +267,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
   llvm::Value *in0 = pointers[0], *in1 = pointers[1], *out = pointers[2];
   llvm::Value *space =
       b.CreateInBoundsGEP(b.getInt8Ty(), pointers[3], b.CreateNSWMul(slot, t.i64(g.slotBytes())));
-  llvm::Value *first = b.CreateSDiv(b.CreateNSWMul(slot, t.i64(g.n)), t.i64(g.slots()));
-  llvm::Value *end =
-      b.CreateSDiv(b.CreateNSWMul(b.CreateNSWAdd(slot, t.i64(1)), t.i64(g.n)), t.i64(g.slots()));
+  auto [first, end] = taskShare(t, slot, g.n, g.slots());
   int64_t xSize = g.c * g.h * g.w, ySize = g.o * g.pixels();
   auto example = [&](llvm::Value *base, int64_t size, llvm::Value *n) {
     return at(t, g.dt, base, b.CreateNSWMul(n, t.i64(size)));

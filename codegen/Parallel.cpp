@@ -84,4 +84,13 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
   k.b.CreateCall(parallelFor, {task, context, k.i64(count)});
 }
 
+std::pair<llvm::Value *, llvm::Value *> taskShare(KernelBuilder &t, llvm::Value *task,
+                                                  int64_t total, int64_t tasks) {
+  auto &b = t.b;
+  auto start = [&](llvm::Value *i) {
+    return b.CreateSDiv(b.CreateNSWMul(i, t.i64(total)), t.i64(tasks));
+  };
+  return {start(task), start(b.CreateNSWAdd(task, t.i64(1)))};
+}
+
 } // namespace nabla::codegen

@@ -22,4 +22,9 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
                      const std::vector<llvm::Value *> &pointers, int64_t count,
                      const TaskEmitterFn &body, bool onPool = true);
 
+/// Task `task`'s share [begin, end) of `total` items dealt in order to
+/// `tasks` tasks (shares differ by at most one item).
+std::pair<llvm::Value *, llvm::Value *> taskShare(KernelBuilder &t, llvm::Value *task,
+                                                  int64_t total, int64_t tasks);
+
 } // namespace nabla::codegen

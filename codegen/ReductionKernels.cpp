@@ -121,6 +121,7 @@ void sweepAll(KernelBuilder &k, DType dt, llvm::Value *target, const Combine &co
 /// partial result in the scratch space, and the partials are combined in
 /// chunk order; otherwise each chunk owns its part of the result.
 struct ReductionSplit {
+  int64_t rows = 1; ///< the length of the operand's (collapsed) axis 0
   int64_t chunks = 1;
   bool partials = false;
   int64_t partialBytes = 0; ///< per chunk
@@ -136,6 +137,7 @@ ReductionSplit splitOf(const ir::Op &op, const Sizes &out, const Sizes &shape) {
   const Sizes &in = view.in;
   if (in[0] < 2)
     return split;
+  split.rows = in[0];
   split.chunks = std::min<int64_t>(in[0], kReductionChunks);
   const std::vector<int64_t> &axes = view.axes;
   split.partials = std::find(axes.begin(), axes.end(), 0) != axes.end();
@@ -197,30 +199,27 @@ void emitReduction(KernelBuilder &k) {
     sweepAll(k, dt, k.out(), combine);
     return;
   }
-  // Result elements per index of (collapsed) axis 0.
-  int64_t rows = collapse(k.inShapes[0], k.op.attrs.axes).in[0], perRow = n / rows;
+  int64_t perRow = n / split.rows; // result elements per index of axis 0
   llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(k.b.getContext(), 0));
   std::vector<llvm::Value *> pointers = {k.out(), k.in(0), k.scratch() ? k.scratch() : null};
-  emitParallelFor(
-      k, "chunks", pointers, split.chunks,
-      [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *chunk) {
-        auto &b = t.b;
-        t.setPointers(at[0], {at[1]}, at[2], nullptr);
-        llvm::Value *begin0 = b.CreateSDiv(b.CreateNSWMul(chunk, t.i64(rows)), t.i64(split.chunks));
-        llvm::Value *end0 = b.CreateSDiv(
-            b.CreateNSWMul(b.CreateNSWAdd(chunk, t.i64(1)), t.i64(rows)), t.i64(split.chunks));
-        llvm::Value *target = at[0], *first = t.i64(0), *end = t.i64(n);
-        if (split.partials) {
-          target = b.CreateInBoundsGEP(b.getInt8Ty(), at[2],
-                                       b.CreateNSWMul(chunk, t.i64(split.partialBytes)));
-        } else {
-          first = b.CreateNSWMul(begin0, t.i64(perRow));
-          end = b.CreateNSWMul(end0, t.i64(perRow));
-        }
-        t.loopBetween(first, end,
-                      [&](llvm::Value *i) { t.store(dt, t.constant(dt, identity), target, i); });
-        sweep(t, dt, target, begin0, end0, combine);
-      });
+  emitParallelFor(k, "chunks", pointers, split.chunks,
+                  [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *chunk) {
+                    auto &b = t.b;
+                    t.setPointers(at[0], {at[1]}, at[2], nullptr);
+                    auto [begin0, end0] = taskShare(t, chunk, split.rows, split.chunks);
+                    llvm::Value *target = at[0], *first = t.i64(0), *end = t.i64(n);
+                    if (split.partials) {
+                      target = b.CreateInBoundsGEP(
+                          b.getInt8Ty(), at[2], b.CreateNSWMul(chunk, t.i64(split.partialBytes)));
+                    } else {
+                      first = b.CreateNSWMul(begin0, t.i64(perRow));
+                      end = b.CreateNSWMul(end0, t.i64(perRow));
+                    }
+                    t.loopBetween(first, end, [&](llvm::Value *i) {
+                      t.store(dt, t.constant(dt, identity), target, i);
+                    });
+                    sweep(t, dt, target, begin0, end0, combine);
+                  });
   if (!split.partials)
     return;
   // The partials, combined in chunk order.
