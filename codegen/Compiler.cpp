@@ -142,7 +142,7 @@ Compiler::~Compiler() = default;
 
 std::unique_ptr<Compiler> Compiler::create(const CompileOptions &options, std::string &error) {
   std::unique_ptr<Compiler> compiler(new Compiler(options));
-  compiler->jit_ = JIT::create(options.optLevel, error);
+  compiler->jit_ = JIT::create(options.optLevel, options.target, error);
   if (!compiler->jit_)
     return nullptr;
   return compiler;
@@ -158,19 +158,23 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
   auto key = std::make_pair(text, bindings);
   if (auto it = cache_.find(key); it != cache_.end())
     return it->second.get();
+  const Target &target = options_.target;
+  if (std::string why = whyHostCannotRun(target); !why.empty()) {
+    diags.error({}, "{}", why);
+    return nullptr;
+  }
   auto start = std::chrono::steady_clock::now();
   std::string error;
-  std::optional<MemoryPlan> plan = MemoryPlan::plan(fn, bindings, error);
+  std::optional<MemoryPlan> plan = MemoryPlan::plan(fn, bindings, target, error);
   if (!plan) {
     diags.error({}, "cannot compile @{} for {}: {}", fn.name, describeBindings(bindings), error);
     return nullptr;
   }
   // What the machine code depends on, and the names that make it unique.
-  const HostTarget &host = hostTarget();
   std::string diskKey =
-      fmt::format("nabla {} {} llvm {}\n-O{}{} {} {}\n{}\n{}", kVersion, kCodeHash,
+      fmt::format("nabla {} {} llvm {}\n-O{}{} {}\n{}\n{}", kVersion, kCodeHash,
                   LLVM_VERSION_STRING, options_.optLevel, options_.profile ? " profile" : "",
-                  host.cpu, host.features, describeBindings(bindings), text);
+                  target.describe(), describeBindings(bindings), text);
   std::string id = KernelCache::hash(diskKey);
   std::string entryName = "nabla_" + id;
 
@@ -227,11 +231,11 @@ Compiler::compileObjects(const ir::Function &fn, const MemoryPlan &plan,
     units[i].context = std::make_unique<llvm::LLVMContext>();
     units[i].module =
         std::make_unique<llvm::Module>(fmt::format("nabla.{}.{}", fn.name, i), *units[i].context);
-    units[i].module->setTargetTriple(hostTarget().triple);
+    units[i].module->setTargetTriple(options_.target.triple);
     modules.push_back(units[i].module.get());
   }
-  emitModules(fn, plan, bindings, modules, "nabla_" + id + "_", entryName, &sources, nullptr,
-              options_.profile);
+  emitModules(fn, plan, bindings, options_.target, modules, "nabla_" + id + "_", entryName,
+              &sources, nullptr, options_.profile);
   for (llvm::Module *m : modules) {
     std::string broken;
     llvm::raw_string_ostream brokenStream(broken);
@@ -243,7 +247,7 @@ Compiler::compileObjects(const ir::Function &fn, const MemoryPlan &plan,
   times_.emit += secondsSince(start);
   ObjectTimes objectTimes;
   std::string error;
-  auto objects = compileToObjects(units, options_.optLevel, objectTimes, error);
+  auto objects = compileToObjects(units, options_.optLevel, options_.target, objectTimes, error);
   times_.optimize += objectTimes.optimize;
   times_.machineCode += objectTimes.machineCode;
   if (!objects)
@@ -256,19 +260,20 @@ namespace {
 /// Emits and optimizes `fn` into a fresh module (for dumps).
 std::unique_ptr<llvm::Module>
 optimizedModule(const ir::Function &fn, const ir::SymbolBindings &bindings,
-                const SourceManager &sources, int optLevel, llvm::LLVMContext &context,
-                std::vector<KernelInfo> &kernels, std::unique_ptr<llvm::TargetMachine> &tm,
-                DiagnosticEngine &diags) {
+                const SourceManager &sources, int optLevel, const Target &target,
+                llvm::LLVMContext &context, std::vector<KernelInfo> &kernels,
+                std::unique_ptr<llvm::TargetMachine> &tm, DiagnosticEngine &diags) {
   std::string error;
-  std::optional<MemoryPlan> layout = MemoryPlan::plan(fn, bindings, error);
+  std::optional<MemoryPlan> layout = MemoryPlan::plan(fn, bindings, target, error);
   if (!layout) {
     diags.error({}, "cannot compile @{} for {}: {}", fn.name, describeBindings(bindings), error);
     return nullptr;
   }
-  auto module = emitModule(fn, *layout, bindings, context, "nabla_" + fn.name, &sources, &kernels);
-  tm = createHostTargetMachine(optLevel, error);
+  auto module =
+      emitModule(fn, *layout, bindings, target, context, "nabla_" + fn.name, &sources, &kernels);
+  tm = createTargetMachine(target, optLevel, error);
   if (!tm) {
-    diags.error({}, "internal error: no target machine for the host: {}", error);
+    diags.error({}, "internal error: no target machine for {}: {}", target.cpu, error);
     return nullptr;
   }
   module->setDataLayout(tm->createDataLayout());
@@ -284,14 +289,14 @@ std::optional<std::string> Compiler::llvmIR(const ir::Function &fn,
   llvm::LLVMContext context;
   std::vector<KernelInfo> kernels;
   std::unique_ptr<llvm::TargetMachine> tm;
-  auto module =
-      optimizedModule(fn, bindings, sources, options_.optLevel, context, kernels, tm, diags);
+  auto module = optimizedModule(fn, bindings, sources, options_.optLevel, options_.target, context,
+                                kernels, tm, diags);
   if (!module)
     return std::nullopt;
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "; @" << fn.name << " for " << describeBindings(bindings) << ", -O" << options_.optLevel
-     << ", " << hostTarget().cpu << "\n";
+     << ", " << options_.target.cpu << "\n";
   KernelAnnotator annotator(kernels);
   module->print(os, &annotator);
   return text;
@@ -304,15 +309,15 @@ std::optional<std::string> Compiler::assembly(const ir::Function &fn,
   llvm::LLVMContext context;
   std::vector<KernelInfo> kernels;
   std::unique_ptr<llvm::TargetMachine> tm;
-  auto module =
-      optimizedModule(fn, bindings, sources, options_.optLevel, context, kernels, tm, diags);
+  auto module = optimizedModule(fn, bindings, sources, options_.optLevel, options_.target, context,
+                                kernels, tm, diags);
   if (!module)
     return std::nullopt;
   llvm::SmallString<0> code;
   llvm::raw_svector_ostream os(code);
   llvm::legacy::PassManager passes;
   if (tm->addPassesToEmitFile(passes, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
-    diags.error({}, "internal error: the host target cannot emit assembly");
+    diags.error({}, "internal error: the target cannot emit assembly");
     return std::nullopt;
   }
   passes.run(*module);
@@ -321,7 +326,7 @@ std::optional<std::string> Compiler::assembly(const ir::Function &fn,
   for (const KernelInfo &k : kernels)
     descriptions[k.name + ":"] = k.description;
   std::string out = fmt::format("# @{} for {}, -O{}, {}\n", fn.name, describeBindings(bindings),
-                                options_.optLevel, hostTarget().cpu);
+                                options_.optLevel, options_.target.cpu);
   llvm::StringRef rest = code.str();
   while (!rest.empty()) {
     auto [line, tail] = rest.split('\n');

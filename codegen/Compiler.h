@@ -1,9 +1,9 @@
 //===- Compiler.h - IR functions to native code -----------------*- C++ -*-===//
 //
 // Specializes an IR function to the sizes of a run, emits its kernels as LLVM
-// IR, optimizes them for the host CPU and JIT-compiles them. Each distinct
-// set of sizes compiles once; later requests reuse the code. A compiled step
-// runs with one arena of working memory, allocated once.
+// IR, optimizes them for the target CPU (the host by default) and JIT-compiles
+// them. Each distinct set of sizes compiles once; later requests reuse the
+// code. A compiled step runs with one arena of working memory, allocated once.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -11,6 +11,7 @@
 #include "codegen/KernelCache.h"
 #include "codegen/MemoryPlan.h"
 #include "codegen/ModuleEmitter.h"
+#include "codegen/Target.h"
 #include "frontend/Diagnostics.h"
 #include "runtime/Tensor.h"
 
@@ -29,6 +30,9 @@ struct CompileOptions {
   int verbose = 0;          ///< 1: a note on stderr for each compile
   bool useDiskCache = true; ///< the on-disk kernel cache (codegen/KernelCache.h)
   bool profile = false;     ///< time each kernel (runtime/KernelProfile.h)
+  /// The CPU to generate code for (--cpu). Steps for a CPU whose features
+  /// the host lacks can be dumped, not compiled to run.
+  Target target = hostTarget();
 };
 
 /// Seconds spent in each stage of code generation, over every compile.
@@ -94,7 +98,8 @@ public:
   ~Compiler();
 
   /// The native code of `fn` for `bindings` (compiled on first use); null
-  /// after reporting an error.
+  /// after reporting an error (among them: the host cannot run code for
+  /// the target).
   CompiledStep *compile(const ir::Function &fn, const ir::SymbolBindings &bindings,
                         const SourceManager &sources, DiagnosticEngine &diags);
 
@@ -102,11 +107,12 @@ public:
   /// preceded by a comment naming its op and source position.
   std::optional<std::string> llvmIR(const ir::Function &fn, const ir::SymbolBindings &bindings,
                                     const SourceManager &sources, DiagnosticEngine &diags);
-  /// The host assembly of the same, annotated the same way.
+  /// The target's assembly of the same, annotated the same way.
   std::optional<std::string> assembly(const ir::Function &fn, const ir::SymbolBindings &bindings,
                                       const SourceManager &sources, DiagnosticEngine &diags);
 
   const CompileTimes &times() const { return times_; }
+  const Target &target() const { return options_.target; }
 
 private:
   explicit Compiler(const CompileOptions &options);

@@ -141,7 +141,7 @@ void forEachVectorOfRow(
     KernelBuilder &k, const ConvGeometry &g, const TapRow &t,
     const std::function<void(llvm::Value *, llvm::Value *, llvm::Value *)> &chunk) {
   auto &b = k.b;
-  unsigned lanes = KernelBuilder::lanesOf(g.dt);
+  unsigned lanes = k.lanesOf(g.dt);
   auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
   int64_t chunks = (g.ow + lanes - 1) / lanes;
   k.loop(0, chunks, [&](llvm::Value *q) {
@@ -192,7 +192,7 @@ void im2col(KernelBuilder &k, const ConvGeometry &g, llvm::Value *x, llvm::Value
 /// masked load).
 void gatherTaps(KernelBuilder &k, const ConvGeometry &g, llvm::Value *dcol, llvm::Value *dx) {
   auto &b = k.b;
-  unsigned lanes = KernelBuilder::lanesOf(g.dt);
+  unsigned lanes = k.lanesOf(g.dt);
   llvm::Type *vector = k.vectorOf(g.dt);
   llvm::Value *zero = llvm::Constant::getNullValue(vector);
   llvm::Align align(dtypeSize(g.dt));
@@ -315,7 +315,8 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
 
 } // namespace
 
-size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
+size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
+                        const Target &) {
   ConvGeometry g = geometryOf(op, out, in);
   return size_t(g.slots() * g.slotBytes());
 }

@@ -200,14 +200,14 @@ private:
 } // namespace
 
 void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
-               const ir::SymbolBindings &bindings) {
+               const ir::SymbolBindings &bindings, const Target &target) {
   const ir::Op &first = *g.ops.front();
   bool anchored = ir::canAnchorGroup(first);
   std::vector<Sizes> anchorShapes;
   for (const ir::Value *v : first.operands)
     anchorShapes.push_back(plan.of(v).shape);
   KernelBuilder k(fn, first, anchorShapes, plan.of(&first.result).shape, g.opIndices.front(),
-                  bindings);
+                  bindings, target);
   auto &b = k.b;
   IterationSpace space = iterationSpace(g, plan);
   const Sizes &shape = space.shape;

@@ -31,6 +31,6 @@ struct GroupKernel {
 
 /// Emits the body of a fused kernel into `fn` (ending with `ret`).
 void emitGroup(llvm::Function *fn, const GroupKernel &group, const MemoryPlan &plan,
-               const ir::SymbolBindings &bindings);
+               const ir::SymbolBindings &bindings, const Target &target);
 
 } // namespace nabla::codegen

@@ -1,26 +1,36 @@
 //===- GemmKernels.cpp - matmul as register-tiled, blocked, parallel code --===//
 //
 // C[b] = op(A[b]) op(B[b]) for the exact shapes of the run, in the BLIS
-// manner:
+// manner, every size taken from the target (codegen/Target.h):
 //
-//   - a micro-kernel keeps an MR x NR tile of C in vector registers (NR is
-//     1, 2 or 4 vectors of the widest width, MR so that about 24 registers
-//     accumulate) and, for each k, loads NR/W vectors of B, broadcasts MR
-//     values of A and issues MR x NR/W fused multiply-adds;
-//   - B is read in blocks of NC columns that fit in the L2 cache: directly
-//     when it is row-major (each row of a panel is contiguous), packed into
-//     panels first when it is transposed; A is read in place whichever way
-//     it is stored (MR rows, or MR consecutive elements of a column);
-//   - the blocks of columns (times the batches) are the tasks of one
-//     parallel loop (runtime/ThreadPool.h); each task computes whole tiles,
-//     so the result does not depend on the thread count;
+//   - a micro-kernel keeps an MR x NR tile of C in vector registers: NR is
+//     1 to 4 vectors of the target's width W and MR as many rows as the
+//     register file holds beside them (registerTile() below: 6 x 4 vectors
+//     on AVX-512, 6 x 2 on AVX2). For each k it loads NR/W vectors of B,
+//     broadcasts MR values of A and issues MR NR/W fused multiply-adds;
+//   - K is cut into blocks of KC so that a KC x MR panel of A stays in the
+//     L1 cache while the tile sweeps a block of B, N into blocks of NC
+//     columns so that a KC x NC block of B stays in the L2 cache;
+//   - the block of B is packed into contiguous KC x NR panels (zero beyond
+//     N) when it is transposed or would be read poorly in place; A, when
+//     many panels of B reuse it and it would be read poorly in place, is
+//     packed once, before the products, into KC x MR panels (one per tile
+//     of rows and block of K) that every task reads, so that a tile's A is
+//     contiguous and cannot conflict in the caches however A's rows are
+//     strided; small products read both in place (docs/codegen.md says
+//     when each is packed);
+//   - the tasks of one parallel loop (runtime/ThreadPool.h) are the column
+//     blocks x row blocks x batches; each task computes whole tiles, and
+//     every element of C is one chain of multiply-adds in k order whatever
+//     the blocking, so the result does not depend on the thread count;
 //   - the edges (fewer than MR rows, fewer than NR columns) use smaller
-//     tiles and masked loads and stores, never a transposed copy of A.
-//
+//     tiles and masked loads and stores.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernels.h"
 #include "codegen/Parallel.h"
+
+#include <numeric>
 
 namespace nabla::codegen {
 
@@ -28,27 +38,110 @@ bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
 
 namespace {
 
+/// Rows of a register tile at most: ten or so accumulators already hide the
+/// multiply-add latency, and more rows only lengthen the edge code.
+constexpr int64_t kMaxTileRows = 14;
+/// K blocks: the A panel's share of L1 is half of it; KC within these bounds.
+constexpr int64_t kMinKc = 64, kMaxKc = 512;
+/// A parallel product has this many tasks at least when it is large enough.
+constexpr int64_t kMinTasks = 4;
+/// A is packed when this many panels of B (or more) reuse each of its tiles.
+constexpr int64_t kMinPanelsToPackA = 8;
+/// Row tiles beyond which A is packed in any case.
+constexpr int64_t kManyTiles = 64;
+/// Row tiles of A each packing task takes.
+constexpr int64_t kTilesPerPackTask = 8;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t roundUp64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/// The L1 sets that rows `stride` bytes apart, `bytes` of each read, fall
+/// in: x86 L1 data caches have 64 sets of 64-byte lines (a 4 KiB way), so
+/// rows start in 4096 / gcd(stride, 4096) places of a way, each covering
+/// bytes / 64 sets. (Rows 2 KiB apart use 2 sets with 64-byte rows: 16
+/// lines for a whole panel, on an 8-way cache.)
+int64_t streamingSets(int64_t stride, int64_t bytes) {
+  int64_t starts = 4096 / std::gcd(stride, int64_t(4096));
+  return std::min<int64_t>(64, starts * ceilDiv(bytes, 64));
+}
+
+/// An MR x (NR/W vectors) register tile.
+struct RegisterTile {
+  int64_t rows, vectors;
+};
+
+/// The tile that loads the fewest elements per multiply-add within the
+/// register file: MR NV accumulators, NV vectors of B and one broadcast of
+/// A in all but one of the target's registers, i.e. MR NV + NV + 1 <=
+/// registers - 1, maximizing MR NV / (MR + NV) (ties: more accumulators).
+///   32 registers (AVX-512, NEON): NV = 4, MR = 6 (24 + 4 + 1 = 29)
+///   16 registers (AVX2, SSE):     NV = 2, MR = 6 (12 + 2 + 1 = 15)
+RegisterTile registerTile(const Target &t, int64_t m, int64_t n, int64_t width) {
+  int64_t usable = int64_t(t.vectorRegisters) - 1;
+  int64_t maxVectors = std::min<int64_t>(4, ceilDiv(n, width));
+  RegisterTile best{1, 1};
+  int64_t bestNum = 0, bestDen = 1; // best score as a fraction
+  for (int64_t nv = 1; nv <= maxVectors; ++nv) {
+    int64_t rows = std::min({m, kMaxTileRows, (usable - 1 - nv) / nv});
+    if (rows < 1)
+      continue;
+    int64_t num = rows * nv, den = rows + nv;
+    bool better = num * bestDen > bestNum * den ||
+                  (num * bestDen == bestNum * den && rows * nv > best.rows * best.vectors);
+    if (better) {
+      best = {rows, nv};
+      bestNum = num;
+      bestDen = den;
+    }
+  }
+  return best;
+}
+
 /// The shape of the computation and the tiling chosen for it.
 struct Gemm {
   int64_t batches, m, n, k;
   bool ta, tb;
   bool accumulate; ///< C += op(A) op(B) instead of C = op(A) op(B)
   DType dt;
-  int64_t width;      ///< elements per vector register
-  int64_t nrVectors;  ///< NR / width
-  int64_t mr, nr, nc; ///< tile rows, tile columns, block columns
-  int64_t blocks;     ///< column blocks per batch
-  int64_t panelsPerBlock;
+  int64_t es; ///< bytes per element
+  // The register tile.
+  int64_t width;     ///< elements per vector register
+  int64_t nrVectors; ///< NR / width
+  int64_t mr, nr;    ///< tile rows, tile columns
+  // Blocks of K: kBlocks blocks of kc, the last of lastKc.
+  int64_t kc, kBlocks, lastKc;
+  // Blocks of N: panels of NR columns, panelsPerBlock to a block of nc.
+  int64_t panels, panelsPerBlock, nBlocks, nc;
+  // Blocks of M: fullTiles tiles of MR rows (then m % mr edge rows),
+  // tilesPerBlock to a block.
+  int64_t fullTiles, tilesPerBlock, mBlocks;
+  bool packA, packB;
 
-  int64_t tasks() const { return batches * blocks; }
-  /// Bytes of packed B one task needs (0 when B is read in place).
-  int64_t packedBytesPerTask() const {
-    return tb ? k * panelsPerBlock * nr * int64_t(dtypeSize(dt)) : 0;
+  int64_t tasks() const { return batches * mBlocks * nBlocks; }
+  /// Row tiles of a batch: the full ones, then one of m % mr rows.
+  int64_t rowTiles() const { return fullTiles + (m % mr ? 1 : 0); }
+  /// Elements between packed panels of A (KC x MR, one K block of one
+  /// tile): room for the whole-vector stores that spill past a panel
+  /// (emitTranspose), to a multiple of 16.
+  int64_t packedPanelElements() const { return (kc * mr + width * (mr + 1) + 15) / 16 * 16; }
+  /// Elements of one batch's packed A: the panels of every tile of the
+  /// first K block, then of the second, ..., so that each block's panels
+  /// are read in order.
+  int64_t packedAElements() const { return kBlocks * rowTiles() * packedPanelElements(); }
+  /// Bytes of every batch's packed A (before the tasks' space).
+  int64_t packedABytes() const { return packA ? roundUp64(batches * packedAElements() * es) : 0; }
+  /// Bytes of one task's packed block of B, with room for spills.
+  int64_t packedBBytes() const {
+    return packB ? roundUp64((kc * panelsPerBlock * nr + width * (nr + 1)) * es) : 0;
   }
+  int64_t scratchBytes() const { return packedABytes() + tasks() * packedBBytes(); }
 };
 
+/// The plan of a product for `target`. Without `blocked` (a product inside
+/// another kernel's task, with no scratch of its own) K is one block and
+/// nothing is packed.
 Gemm plan(int64_t batches, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool accumulate,
-          DType dt) {
+          DType dt, const Target &target, bool blocked) {
   Gemm g;
   g.batches = batches;
   g.m = m;
@@ -58,101 +151,179 @@ Gemm plan(int64_t batches, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bo
   g.tb = tb;
   g.accumulate = accumulate;
   g.dt = dt;
-  int64_t es = int64_t(dtypeSize(g.dt));
-  g.width = 64 / es;
-  g.nrVectors = g.n >= 3 * g.width ? 4 : g.n > g.width ? 2 : 1;
+  g.es = int64_t(dtypeSize(dt));
+  g.width = target.lanes(dt);
+  RegisterTile tile = registerTile(target, m, n, g.width);
+  g.mr = tile.rows;
+  g.nrVectors = tile.vectors;
   g.nr = g.nrVectors * g.width;
-  g.mr = std::min<int64_t>(24 / g.nrVectors, g.m);
-  // A block of B (K x NC) stays in the L2 cache; at least two blocks when
-  // there are columns enough, so that two threads have work.
-  int64_t panels = (g.n + g.nr - 1) / g.nr;
-  int64_t fit = std::max<int64_t>(1, (256 << 10) / (std::max<int64_t>(1, g.k) * g.nr * es));
-  g.panelsPerBlock = std::min(fit, panels);
-  if (panels >= 2)
-    g.panelsPerBlock = std::min(g.panelsPerBlock, (panels + 1) / 2);
+
+  // KC: the A panel (KC x MR) in half of L1, in equal blocks.
+  int64_t kcMax = std::clamp<int64_t>(target.caches.l1d / 2 / (g.mr * g.es), kMinKc, kMaxKc);
+  g.kBlocks = blocked ? std::max<int64_t>(1, ceilDiv(k, kcMax)) : 1;
+  g.kc = std::max<int64_t>(1, ceilDiv(k, g.kBlocks));
+  g.lastKc = k - (g.kBlocks - 1) * g.kc;
+
+  // NC: the block of B (KC x NC) in half of L2; at least two blocks when
+  // there are columns enough, so that two threads have work, and a
+  // multiple of 2 blocks (of 4 beyond 4) where the columns allow, so that
+  // the usual 2 or 4 threads get equal shares.
+  g.panels = ceilDiv(n, g.nr);
+  int64_t fit = std::max<int64_t>(1, target.caches.l2 / 2 / (g.kc * g.nr * g.es));
+  g.panelsPerBlock = std::min(fit, g.panels);
+  if (g.panels >= 2)
+    g.panelsPerBlock = std::min(g.panelsPerBlock, ceilDiv(g.panels, 2));
+  g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
+  if (g.nBlocks > 1) {
+    int64_t multiple = g.nBlocks > 4 ? 4 : 2;
+    g.panelsPerBlock = ceilDiv(g.panels, ceilDiv(g.nBlocks, multiple) * multiple);
+    g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
+  }
   g.nc = g.panelsPerBlock * g.nr;
-  g.blocks = (panels + g.panelsPerBlock - 1) / g.panelsPerBlock;
+
+  // Row blocks when batches and column blocks are too few tasks. B is
+  // packed when it must be (transposed), or when row tiles enough reuse it
+  // and reading it in place is poor: a panel's rows fall in fewer than 8
+  // of the L1 cache's sets (streamingSets), too few to stream through, or
+  // the tiles are many (the block read again and again, contiguous for the
+  // prefetchers and the TLB). A row block that packs B again is 8 tiles at
+  // least.
+  g.fullTiles = m / g.mr;
+  bool poorRowsOfB = streamingSets(n * g.es, g.nr * g.es) < 8;
+  auto poorInPlaceB = [&](int64_t tiles) {
+    return tiles >= 4 && (poorRowsOfB || tiles >= kManyTiles);
+  };
+  bool packWanted = tb || poorInPlaceB(g.fullTiles);
+  g.mBlocks = 1;
+  if (blocked && batches * g.nBlocks < kMinTasks) {
+    int64_t want = ceilDiv(kMinTasks, batches * g.nBlocks);
+    g.mBlocks =
+        std::clamp<int64_t>(want, 1, std::max<int64_t>(1, g.fullTiles / (packWanted ? 8 : 2)));
+  }
+  g.tilesPerBlock = ceilDiv(g.fullTiles, g.mBlocks);
+  g.mBlocks = ceilDiv(g.fullTiles, g.tilesPerBlock);
+  g.packB = blocked && (tb || poorInPlaceB(g.tilesPerBlock));
+  // A is packed when many panels reuse it and reading it in place is poor:
+  // transposed (each k of a tile on its own cache line), rows whose stride
+  // is a multiple of 4 KiB (a tile's rows in the same L1 sets), or many
+  // rows (too much to keep in cache between panels).
+  bool poorInPlace = ta || (k * g.es) % 4096 == 0 || g.fullTiles >= kManyTiles;
+  g.packA = blocked && g.panels >= kMinPanelsToPackA && g.fullTiles >= 2 && poorInPlace;
   return g;
 }
 
 /// The plan of a matmul op.
-Gemm plan(const ir::Op &op, const Sizes &c, const std::vector<Sizes> &in) {
+Gemm plan(const ir::Op &op, const Sizes &c, const std::vector<Sizes> &in, const Target &target) {
   size_t r = c.size();
   int64_t k = op.attrs.transposeA ? in[0][r - 2] : in[0][r - 1];
   return plan(product(Sizes(c.begin(), c.end() - 2)), c[r - 2], c[r - 1], k, op.attrs.transposeA,
-              op.attrs.transposeB, false, op.result.type.dtype);
+              op.attrs.transposeB, false, op.result.type.dtype, target, true);
 }
 
-/// Emits the tiles of one column block of one batch's C.
+/// Emits the tiles of one block of one batch's C.
 class TileEmitter {
 public:
   TileEmitter(KernelBuilder &k, const Gemm &g) : k_(k), b_(k.b), g_(g) {
     vecType_ = llvm::FixedVectorType::get(k.typeOf(g.dt), unsigned(g.width));
+    zero_ = llvm::Constant::getNullValue(vecType_);
   }
 
-  /// The matrices of the batch (and, when B is transposed, this task's
-  /// space for packed panels).
-  void matrices(llvm::Value *a, llvm::Value *b, llvm::Value *c, llvm::Value *packed) {
+  /// The matrices of the batch, this task's space for a packed block of B
+  /// and the batch's packed A (null when the plan packs neither).
+  void matrices(llvm::Value *a, llvm::Value *b, llvm::Value *c, llvm::Value *packedB,
+                llvm::Value *packedA) {
     a_ = a;
     bm_ = b;
     c_ = c;
-    panelBase_ = packed;
+    packedB_ = packedB;
+    packedA_ = packedA;
   }
 
-  /// Column block `block` (a run-time index) of C.
-  void block(llvm::Value *block) {
-    llvm::Value *j0 = b_.CreateNSWMul(block, k_.i64(g_.nc));
-    if (g_.tb)
-      pack(j0);
-    // Full blocks have panelsPerBlock panels; the last may have fewer, and
-    // its last panel fewer than NR columns (the edge, computed only there).
-    int64_t lastBlockStart = (g_.blocks - 1) * g_.nc;
-    int64_t lastFull = g_.n / g_.nr - lastBlockStart / g_.nr;
-    int64_t edge = g_.n % g_.nr;
-    llvm::Value *isLast = b_.CreateICmpEQ(block, k_.i64(g_.blocks - 1));
-    llvm::Value *full = b_.CreateSelect(isLast, k_.i64(lastFull), k_.i64(g_.panelsPerBlock));
-    rows(j0, full, lastFull, edge, isLast);
+  /// Row block `mBlock` x column block `nBlock` (run-time indices) of C.
+  void block(llvm::Value *mBlock, llvm::Value *nBlock) {
+    llvm::Value *j0 = b_.CreateNSWMul(nBlock, k_.i64(g_.nc));
+    // Full column blocks have panelsPerBlock panels; the last may have
+    // fewer, and its last panel fewer than NR columns (the edge).
+    int64_t lastFull = g_.n / g_.nr - (g_.nBlocks - 1) * g_.panelsPerBlock;
+    isLastN_ = b_.CreateICmpEQ(nBlock, k_.i64(g_.nBlocks - 1));
+    lastFull_ = lastFull;
+    fullPanels_ = b_.CreateSelect(isLastN_, k_.i64(lastFull), k_.i64(g_.panelsPerBlock));
+    // Likewise full row blocks have tilesPerBlock tiles; the edge rows
+    // follow the last block's tiles.
+    llvm::Value *i0 = b_.CreateNSWMul(mBlock, k_.i64(g_.tilesPerBlock * g_.mr));
+    llvm::Value *isLastM = b_.CreateICmpEQ(mBlock, k_.i64(g_.mBlocks - 1));
+    llvm::Value *tiles =
+        b_.CreateSelect(isLastM, k_.i64(g_.fullTiles - (g_.mBlocks - 1) * g_.tilesPerBlock),
+                        k_.i64(g_.tilesPerBlock));
+    int64_t edgeRows = g_.m % g_.mr;
+    k_.loop(
+        0, g_.kBlocks,
+        [&](llvm::Value *kb) {
+          kb_ = kb;
+          pc_ = b_.CreateNSWMul(kb, k_.i64(g_.kc));
+          kcur_ = b_.CreateSelect(b_.CreateICmpEQ(kb, k_.i64(g_.kBlocks - 1)), k_.i64(g_.lastKc),
+                                  k_.i64(g_.kc));
+          fromC_ = g_.accumulate ? b_.getTrue() : b_.CreateICmpSGT(kb, k_.i64(0));
+          if (g_.packB)
+            packB(j0);
+          k_.loopBetween(
+              k_.i64(0), tiles,
+              [&](llvm::Value *t) {
+                rowTile(b_.CreateNSWAdd(i0, b_.CreateNSWMul(t, k_.i64(g_.mr))), j0, g_.mr);
+              },
+              true);
+          if (edgeRows > 0)
+            k_.ifThen(isLastM, [&] { rowTile(k_.i64(g_.fullTiles * g_.mr), j0, edgeRows); });
+        },
+        true);
   }
 
 private:
-  /// Every row panel against `full` panels of NR columns from j0 (a run-time
-  /// count), then, in the last block only, one panel of `edge` columns
-  /// after its `lastFull` full ones.
-  void rows(llvm::Value *j0, llvm::Value *full, int64_t lastFull, int64_t edge,
-            llvm::Value *isLast) {
-    int64_t fullRows = g_.m / g_.mr, edgeRows = g_.m % g_.mr;
-    auto columns = [&](llvm::Value *i0, int64_t mr) {
-      k_.loopBetween(k_.i64(0), full, [&](llvm::Value *p) { micro(i0, j0, p, mr, g_.nr); });
-      if (edge > 0)
-        k_.ifThen(isLast, [&] { micro(i0, j0, k_.i64(lastFull), mr, edge); });
-    };
-    if (fullRows > 0)
-      k_.loop(0, fullRows,
-              [&](llvm::Value *ib) { columns(b_.CreateNSWMul(ib, k_.i64(g_.mr)), g_.mr); });
-    if (edgeRows > 0)
-      columns(k_.i64(fullRows * g_.mr), edgeRows);
-  }
-
-  /// Element (i, kk) of op(A).
-  llvm::Value *aAt(llvm::Value *i, llvm::Value *kk) {
-    llvm::Value *index = g_.ta ? b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.m)), i)
-                               : b_.CreateNSWAdd(b_.CreateNSWMul(i, k_.i64(g_.k)), kk);
-    return k_.load(g_.dt, a_, index);
-  }
-
-  /// The address of vector v of row kk of panel p (columns j0 + p NR + v W on).
-  llvm::Value *bVector(llvm::Value *j0, llvm::Value *p, llvm::Value *kk, int64_t v) {
-    if (g_.tb) {
-      // Packed: panel p of this task, K rows of NR elements.
-      llvm::Value *index = b_.CreateNSWAdd(
-          b_.CreateNSWMul(b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.k)), kk), k_.i64(g_.nr)),
-          k_.i64(v * g_.width));
-      return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), panelBase_, index);
+  /// `rows` rows from row i0 against every panel of the column block.
+  void rowTile(llvm::Value *i0, llvm::Value *j0, int64_t rows) {
+    if (g_.packA) {
+      // The tile's packed panel of this K block (tiles are MR rows apart).
+      llvm::Value *tile = b_.CreateSDiv(i0, k_.i64(g_.mr));
+      llvm::Value *panel = b_.CreateNSWAdd(b_.CreateNSWMul(kb_, k_.i64(g_.rowTiles())), tile);
+      aPanel_ = b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedA_,
+                                     b_.CreateNSWMul(panel, k_.i64(g_.packedPanelElements())));
     }
-    llvm::Value *column = b_.CreateNSWAdd(
-        j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), k_.i64(v * g_.width)));
-    llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.n)), column);
-    return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), bm_, index);
+    int64_t edge = g_.n % g_.nr;
+    k_.loopBetween(
+        k_.i64(0), fullPanels_, [&](llvm::Value *p) { micro(i0, j0, p, rows, g_.nr); }, true);
+    if (edge > 0)
+      k_.ifThen(isLastN_, [&] { micro(i0, j0, k_.i64(lastFull_), rows, edge); });
+  }
+
+  /// Where an operand's elements for step k of the micro-kernel are: from
+  /// `start` (step 0), `step` elements further per k; A's row r of a step
+  /// r rowOffset elements from it.
+  struct Stream {
+    llvm::Value *start;
+    int64_t step, rowOffset;
+  };
+
+  /// A's rows i0.. (`rows` of them) over this K block: the packed panel, or
+  /// A in place (rows K apart, k along a row; transposed, the other way).
+  Stream aStream(llvm::Value *i0, int64_t rows) {
+    if (g_.packA)
+      return {aPanel_, rows, 1};
+    llvm::Value *index = g_.ta ? b_.CreateNSWAdd(b_.CreateNSWMul(pc_, k_.i64(g_.m)), i0)
+                               : b_.CreateNSWAdd(b_.CreateNSWMul(i0, k_.i64(g_.k)), pc_);
+    llvm::Value *start = b_.CreateInBoundsGEP(k_.typeOf(g_.dt), a_, index);
+    return g_.ta ? Stream{start, g_.m, 1} : Stream{start, 1, g_.k};
+  }
+
+  /// Panel p of B (columns j0 + p NR on) over this K block: the packed
+  /// panel (KC rows of NR elements), or B in place (rows N apart).
+  Stream bStream(llvm::Value *j0, llvm::Value *p) {
+    if (g_.packB)
+      return {b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedB_,
+                                   b_.CreateNSWMul(p, k_.i64(g_.kc * g_.nr))),
+              g_.nr, 0};
+    llvm::Value *column = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
+    llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(pc_, k_.i64(g_.n)), column);
+    return {b_.CreateInBoundsGEP(k_.typeOf(g_.dt), bm_, index), g_.n, 0};
   }
 
   /// The address of vector v of row i0 + r of C in panel p.
@@ -172,25 +343,45 @@ private:
     return llvm::ConstantVector::get(bits);
   }
 
-  /// The tile of rows i0.. (mr of them) and columns of panel p (nr of them).
+  /// Loads (or, with `store`, stores) vector `value` at `ptr`, masked to
+  /// `lanes` lanes when fewer than a whole vector.
+  llvm::Value *vectorAt(llvm::Value *ptr, int64_t lanes, llvm::Value *value = nullptr) {
+    llvm::Align align(size_t(g_.es));
+    if (value) {
+      if (lanes < g_.width)
+        b_.CreateMaskedStore(value, ptr, align, mask(lanes));
+      else
+        b_.CreateAlignedStore(value, ptr, align);
+      return nullptr;
+    }
+    if (lanes < g_.width)
+      return b_.CreateMaskedLoad(vecType_, ptr, align, mask(lanes), zero_);
+    return b_.CreateAlignedLoad(vecType_, ptr, align);
+  }
+
+  /// The tile of rows i0.. (mr of them) and columns of panel p (nr of
+  /// them), over this K block: summed from zero, then added to C unless
+  /// this is the first block of a product that does not accumulate (C is
+  /// prefetched before the sum and read after it, so the multiply-adds
+  /// never wait on C).
   void micro(llvm::Value *i0, llvm::Value *j0, llvm::Value *p, int64_t mr, int64_t nr) {
-    int64_t vectors = (nr + g_.width - 1) / g_.width, lastLanes = nr - (vectors - 1) * g_.width;
-    llvm::Align elementAlign(dtypeSize(g_.dt));
+    int64_t vectors = ceilDiv(nr, g_.width), lastLanes = nr - (vectors - 1) * g_.width;
+    auto lanesOf = [&](int64_t v) { return v == vectors - 1 ? lastLanes : g_.width; };
     llvm::Function *fn = b_.GetInsertBlock()->getParent();
     llvm::LLVMContext &ctx = b_.getContext();
-    // The tile starts at zero, or at C's values when accumulating.
-    auto isPartial = [&](int64_t v) { return v == vectors - 1 && lastLanes < g_.width; };
-    llvm::Value *zero = llvm::Constant::getNullValue(vecType_);
-    std::vector<llvm::Value *> start(size_t(mr * vectors), zero);
-    if (g_.accumulate)
+    bool addToC = g_.accumulate || g_.kBlocks > 1;
+    if (addToC)
+      // The tile is added to C after the loop: fetch C meanwhile.
       for (int64_t r = 0; r < mr; ++r)
-        for (int64_t v = 0; v < vectors; ++v) {
-          llvm::Value *ptr = cVector(i0, j0, p, r, v);
-          start[size_t(r * vectors + v)] =
-              isPartial(v) ? static_cast<llvm::Value *>(b_.CreateMaskedLoad(
-                                 vecType_, ptr, elementAlign, mask(lastLanes), zero))
-                           : b_.CreateAlignedLoad(vecType_, ptr, elementAlign);
-        }
+        for (int64_t v = 0; v < vectors; ++v)
+          b_.CreateIntrinsic(
+              llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+              {cVector(i0, j0, p, r, v), b_.getInt32(1), b_.getInt32(3), b_.getInt32(1)});
+    // Each operand is one pointer that steps along k, the rows and vectors
+    // of a step at constant offsets from it: few induction variables, so
+    // LLVM's loop strength reduction has little to search.
+    Stream a = aStream(i0, mr), bs = bStream(j0, p);
+    llvm::Type *element = k_.typeOf(g_.dt);
     llvm::BasicBlock *pre = b_.GetInsertBlock();
     auto *header = llvm::BasicBlock::Create(ctx, "k_loop", fn);
     auto *body = llvm::BasicBlock::Create(ctx, "k_body", fn);
@@ -199,75 +390,223 @@ private:
     b_.SetInsertPoint(header);
     llvm::PHINode *kk = b_.CreatePHI(b_.getInt64Ty(), 2, "k");
     kk->addIncoming(k_.i64(0), pre);
+    llvm::PHINode *aAt = b_.CreatePHI(b_.getPtrTy(), 2, "a");
+    aAt->addIncoming(a.start, pre);
+    llvm::PHINode *bAt = b_.CreatePHI(b_.getPtrTy(), 2, "b");
+    bAt->addIncoming(bs.start, pre);
     std::vector<llvm::PHINode *> acc;
     for (int64_t i = 0; i < mr * vectors; ++i) {
       acc.push_back(b_.CreatePHI(vecType_, 2, "acc"));
-      acc.back()->addIncoming(start[size_t(i)], pre);
+      acc.back()->addIncoming(zero_, pre);
     }
-    b_.CreateCondBr(b_.CreateICmpSLT(kk, k_.i64(g_.k)), body, exit);
+    b_.CreateCondBr(b_.CreateICmpSLT(kk, kcur_), body, exit);
     b_.SetInsertPoint(body);
+    auto at = [&](llvm::Value *base, int64_t offset) {
+      return offset ? b_.CreateConstInBoundsGEP1_64(element, base, uint64_t(offset)) : base;
+    };
     std::vector<llvm::Value *> bv;
-    for (int64_t v = 0; v < vectors; ++v) {
-      llvm::Value *ptr = bVector(j0, p, kk, v);
-      bool partial = isPartial(v) && !g_.tb;
-      if (partial)
-        bv.push_back(b_.CreateMaskedLoad(vecType_, ptr, elementAlign, mask(lastLanes), zero));
-      else
-        bv.push_back(b_.CreateAlignedLoad(vecType_, ptr, elementAlign));
-    }
+    for (int64_t v = 0; v < vectors; ++v)
+      // A packed panel holds zeros beyond N: whole vectors can be loaded.
+      bv.push_back(vectorAt(at(bAt, v * g_.width), g_.packB ? g_.width : lanesOf(v)));
+    if (g_.packA)
+      // The next tile's packed A, on its way to the cache while this tile
+      // computes (past the last tile it is a harmless hint).
+      b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                         {b_.CreateConstGEP1_64(element, aAt, uint64_t(g_.packedPanelElements())),
+                          b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
     std::vector<llvm::Value *> next(acc.size());
     for (int64_t r = 0; r < mr; ++r) {
-      llvm::Value *a =
-          b_.CreateVectorSplat(unsigned(g_.width), aAt(b_.CreateNSWAdd(i0, k_.i64(r)), kk));
+      llvm::Value *aValue = b_.CreateLoad(element, at(aAt, r * a.rowOffset));
+      llvm::Value *splat = b_.CreateVectorSplat(unsigned(g_.width), aValue);
       for (int64_t v = 0; v < vectors; ++v)
-        next[size_t(r * vectors + v)] =
-            k_.intrinsic(llvm::Intrinsic::fma, {a, bv[size_t(v)], acc[size_t(r * vectors + v)]});
+        next[size_t(r * vectors + v)] = k_.intrinsic(
+            llvm::Intrinsic::fma, {splat, bv[size_t(v)], acc[size_t(r * vectors + v)]});
     }
     llvm::BasicBlock *latch = b_.GetInsertBlock();
     kk->addIncoming(b_.CreateNSWAdd(kk, k_.i64(1)), latch);
+    aAt->addIncoming(at(aAt, a.step), latch);
+    bAt->addIncoming(at(bAt, bs.step), latch);
     for (size_t i = 0; i < acc.size(); ++i)
       acc[i]->addIncoming(next[i], latch);
     // The tile is the unrolled part: copies of it would only cost compile time.
-    llvm::BranchInst *back = b_.CreateBr(header);
-    llvm::MDNode *noUnroll =
-        llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")});
-    llvm::MDNode *loopId = llvm::MDNode::getDistinct(ctx, {nullptr, noUnroll});
-    loopId->replaceOperandWith(0, loopId);
-    back->setMetadata(llvm::LLVMContext::MD_loop, loopId);
+    k_.keepRolled(b_.CreateBr(header));
     b_.SetInsertPoint(exit);
-    // Store the tile.
-    for (int64_t r = 0; r < mr; ++r) {
-      for (int64_t v = 0; v < vectors; ++v) {
-        llvm::Value *ptr = cVector(i0, j0, p, r, v);
-        llvm::Value *value = acc[size_t(r * vectors + v)];
-        if (isPartial(v))
-          b_.CreateMaskedStore(value, ptr, elementAlign, mask(lastLanes));
-        else
-          b_.CreateAlignedStore(value, ptr, elementAlign);
+    std::vector<llvm::Value *> tile(acc.begin(), acc.end());
+    if (addToC) {
+      // C + the tile, when C holds something to add to.
+      auto *add = llvm::BasicBlock::Create(ctx, "c_add", fn);
+      auto *joined = llvm::BasicBlock::Create(ctx, "c_ready", fn);
+      b_.CreateCondBr(fromC_, add, joined);
+      b_.SetInsertPoint(add);
+      std::vector<llvm::Value *> sums;
+      for (int64_t r = 0; r < mr; ++r)
+        for (int64_t v = 0; v < vectors; ++v)
+          sums.push_back(k_.add(vectorAt(cVector(i0, j0, p, r, v), lanesOf(v)),
+                                tile[size_t(r * vectors + v)]));
+      b_.CreateBr(joined);
+      b_.SetInsertPoint(joined);
+      for (size_t i = 0; i < tile.size(); ++i) {
+        llvm::PHINode *phi = b_.CreatePHI(vecType_, 2);
+        phi->addIncoming(tile[i], exit);
+        phi->addIncoming(sums[i], add);
+        tile[i] = phi;
       }
     }
+    for (int64_t r = 0; r < mr; ++r)
+      for (int64_t v = 0; v < vectors; ++v)
+        vectorAt(cVector(i0, j0, p, r, v), lanesOf(v), tile[size_t(r * vectors + v)]);
   }
 
-  /// Packs the task's block of transposed B: panel p holds, for each k,
-  /// the NR columns j0 + p NR ... (zero beyond N). Column j of op(B) is row
-  /// j of B, so a panel is the transpose of NR rows of B.
-  void pack(llvm::Value *j0) {
-    k_.loop(0, g_.panelsPerBlock, [&](llvm::Value *p) {
-      llvm::Value *first = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
-      llvm::Value *rows = b_.CreateNSWSub(k_.i64(g_.n), first); // of B left from `first`
-      llvm::Value *source = b_.CreateGEP(k_.typeOf(g_.dt), bm_, b_.CreateMul(first, k_.i64(g_.k)));
-      llvm::Value *panel = b_.CreateInBoundsGEP(k_.typeOf(g_.dt), panelBase_,
-                                                b_.CreateNSWMul(p, k_.i64(g_.k * g_.nr)));
-      emitTranspose(k_, g_.dt, source, g_.k, g_.nr, rows, g_.k, panel, g_.nr);
-    });
+  /// Packs this K block of the task's column block of B: panel p holds,
+  /// for each k of the block, the NR columns j0 + p NR ... (zero beyond N).
+  void packB(llvm::Value *j0) {
+    int64_t edge = g_.n % g_.nr;
+    llvm::Value *panelsHere = fullPanels_;
+    if (edge > 0)
+      panelsHere = b_.CreateNSWAdd(fullPanels_, b_.CreateZExt(isLastN_, b_.getInt64Ty()));
+    auto panelStart = [&](llvm::Value *p) {
+      return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedB_,
+                                  b_.CreateNSWMul(p, k_.i64(g_.kc * g_.nr)));
+    };
+    if (g_.tb) {
+      // Column j of op(B) is row j of B, so a panel is the transpose of NR
+      // rows of B (those past N read as zeros).
+      k_.loopBetween(
+          k_.i64(0), panelsHere,
+          [&](llvm::Value *p) {
+            llvm::Value *first = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
+            llvm::Value *rows = b_.CreateNSWSub(k_.i64(g_.n), first); // of B left from `first`
+            llvm::Value *source = b_.CreateGEP(
+                k_.typeOf(g_.dt), bm_, b_.CreateAdd(b_.CreateMul(first, k_.i64(g_.k)), pc_));
+            emitTranspose(k_, g_.dt, source, g_.k, g_.nr, rows, kcur_, panelStart(p), g_.nr, true);
+          },
+          true);
+      return;
+    }
+    // Rows of B, NR columns at a time; the edge panel masked.
+    auto copyPanel = [&](llvm::Value *p, int64_t columns) {
+      llvm::Value *column = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
+      llvm::Value *panel = panelStart(p);
+      k_.loopBetween(k_.i64(0), kcur_, [&](llvm::Value *kk) {
+        llvm::Value *row = b_.CreateNSWMul(b_.CreateNSWAdd(pc_, kk), k_.i64(g_.n));
+        for (int64_t v = 0; v < g_.nrVectors; ++v) {
+          int64_t lanes = std::clamp<int64_t>(columns - v * g_.width, 0, g_.width);
+          llvm::Value *value = zero_;
+          if (lanes > 0)
+            value =
+                vectorAt(b_.CreateInBoundsGEP(
+                             k_.typeOf(g_.dt), bm_,
+                             b_.CreateNSWAdd(row, b_.CreateNSWAdd(column, k_.i64(v * g_.width)))),
+                         lanes);
+          llvm::Value *to = b_.CreateInBoundsGEP(
+              k_.typeOf(g_.dt), panel,
+              b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.nr)), k_.i64(v * g_.width)));
+          vectorAt(to, g_.width, value);
+        }
+      });
+    };
+    k_.loopBetween(
+        k_.i64(0), fullPanels_, [&](llvm::Value *p) { copyPanel(p, g_.nr); }, true);
+    if (edge > 0)
+      k_.ifThen(isLastN_, [&] { copyPanel(k_.i64(lastFull_), edge); });
   }
 
   KernelBuilder &k_;
   llvm::IRBuilder<> &b_;
   const Gemm &g_;
-  llvm::Value *a_ = nullptr, *bm_ = nullptr, *c_ = nullptr, *panelBase_ = nullptr;
+  llvm::Value *a_ = nullptr, *bm_ = nullptr, *c_ = nullptr;
+  llvm::Value *packedB_ = nullptr, *packedA_ = nullptr;
+  llvm::Value *aPanel_ = nullptr; ///< the packed A of the tile being emitted
   llvm::Type *vecType_;
+  llvm::Value *zero_;
+  // The block being emitted: its last full panel's index, whether it is
+  // the last column block, its count of full panels; the K block's start,
+  // length, and whether the tiles start from C.
+  int64_t lastFull_ = 0;
+  llvm::Value *isLastN_ = nullptr, *fullPanels_ = nullptr;
+  llvm::Value *kb_ = nullptr, *pc_ = nullptr, *kcur_ = nullptr, *fromC_ = nullptr;
 };
+
+/// Packs `rows` rows of op(A) from row i0 into panels, one per K block,
+/// the panel of block b at panelAt(b): element (r, k) of the block at
+/// k rows + r, so that the micro-kernel reads it in order. A stored by rows
+/// is transposed a vector block at a time; a transposed A holds the rows
+/// of one k side by side already. Stores are whole vectors (AVX2's masked
+/// stores are slow on some CPUs): what spills past `rows` is overwritten by
+/// the next k, or lands in the panel's spare room.
+void packTileOfA(KernelBuilder &k, const Gemm &g, llvm::Value *a, llvm::Value *i0, int64_t rows,
+                 const std::function<llvm::Value *(llvm::Value *)> &panelAt) {
+  auto &b = k.b;
+  llvm::Type *element = k.typeOf(g.dt);
+  llvm::Type *vector = llvm::FixedVectorType::get(element, unsigned(g.width));
+  llvm::Align align(size_t(g.es));
+  k.loop(
+      0, g.kBlocks,
+      [&](llvm::Value *kb) {
+        llvm::Value *pc = b.CreateNSWMul(kb, k.i64(g.kc));
+        llvm::Value *kcur =
+            b.CreateSelect(b.CreateICmpEQ(kb, k.i64(g.kBlocks - 1)), k.i64(g.lastKc), k.i64(g.kc));
+        llvm::Value *to = panelAt(kb);
+        if (!g.ta) {
+          llvm::Value *source =
+              b.CreateInBoundsGEP(element, a, b.CreateNSWAdd(b.CreateNSWMul(i0, k.i64(g.k)), pc));
+          emitTranspose(k, g.dt, source, g.k, rows, k.i64(rows), kcur, to, rows, true);
+          return;
+        }
+        k.loopBetween(k.i64(0), kcur, [&](llvm::Value *kk) {
+          llvm::Value *from =
+              b.CreateNSWAdd(b.CreateNSWMul(b.CreateNSWAdd(pc, kk), k.i64(g.m)), i0);
+          llvm::Value *at = b.CreateNSWMul(kk, k.i64(rows));
+          for (int64_t r = 0; r < rows; r += g.width) {
+            llvm::Value *mask = k.lanesBelow(unsigned(g.width), k.i64(r), k.i64(rows));
+            llvm::Value *v =
+                b.CreateMaskedLoad(vector, k.maskedAddress(g.dt, a, b.CreateNSWAdd(from, k.i64(r))),
+                                   align, mask, llvm::Constant::getNullValue(vector));
+            b.CreateAlignedStore(v, b.CreateInBoundsGEP(element, to, b.CreateNSWAdd(at, k.i64(r))),
+                                 align);
+          }
+        });
+      },
+      true);
+}
+
+/// Packs every row tile of A, for every batch, before the products: tasks
+/// of kTilesPerPackTask tiles on the thread pool.
+void emitPackA(KernelBuilder &k, const Gemm &g, llvm::Value *scratch) {
+  int64_t tiles = g.rowTiles();
+  int64_t perBatch = ceilDiv(g.fullTiles, kTilesPerPackTask);
+  emitParallelFor(
+      k, "pack_a", {k.in(0), scratch}, g.batches * perBatch,
+      [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *task) {
+        auto &b = t.b;
+        llvm::Value *batch = b.CreateSDiv(task, t.i64(perBatch));
+        llvm::Value *inBatch = b.CreateSRem(task, t.i64(perBatch));
+        llvm::Value *first = b.CreateNSWMul(inBatch, t.i64(kTilesPerPackTask));
+        llvm::Value *end = b.CreateSelect(
+            b.CreateICmpSLT(b.CreateNSWAdd(first, t.i64(kTilesPerPackTask)), t.i64(g.fullTiles)),
+            b.CreateNSWAdd(first, t.i64(kTilesPerPackTask)), t.i64(g.fullTiles));
+        llvm::Type *element = t.typeOf(g.dt);
+        llvm::Value *a =
+            b.CreateInBoundsGEP(element, at[0], b.CreateNSWMul(batch, t.i64(g.m * g.k)));
+        llvm::Value *packed =
+            b.CreateInBoundsGEP(element, at[1], b.CreateNSWMul(batch, t.i64(g.packedAElements())));
+        auto panels = [&](llvm::Value *tile) {
+          return [&, tile](llvm::Value *kb) {
+            llvm::Value *panel = b.CreateNSWAdd(b.CreateNSWMul(kb, t.i64(tiles)), tile);
+            return b.CreateInBoundsGEP(element, packed,
+                                       b.CreateNSWMul(panel, t.i64(g.packedPanelElements())));
+          };
+        };
+        t.loopBetween(first, end, [&](llvm::Value *tile) {
+          packTileOfA(t, g, a, b.CreateNSWMul(tile, t.i64(g.mr)), g.mr, panels(tile));
+        });
+        // The edge tile, with the batch's last task.
+        if (g.m % g.mr)
+          t.ifThen(b.CreateICmpEQ(inBatch, t.i64(perBatch - 1)), [&] {
+            packTileOfA(t, g, a, t.i64(g.fullTiles * g.mr), g.m % g.mr, panels(t.i64(g.fullTiles)));
+          });
+      });
+}
 
 } // namespace
 
@@ -280,47 +619,61 @@ bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
   return out[r - 2] * out[r - 1] * k >= 16384 && out[r - 1] >= 8;
 }
 
-size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
+size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
+                        const Target &target) {
   if (!useGemm(op, out, in))
     return 0;
-  Gemm g = plan(op, out, in);
-  // The packed panels of every task.
-  return size_t(g.tasks() * g.packedBytesPerTask());
+  Gemm g = plan(op, out, in, target);
+  return size_t(g.scratchBytes());
+}
+
+GemmShape gemmShapeOf(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
+                      const Target &target) {
+  Gemm g = plan(op, out, in, target);
+  return {g.mr, g.nr, g.kc, g.kBlocks, g.nc, g.nBlocks, g.mBlocks, g.packA, g.packB};
 }
 
 void emitGemm(KernelBuilder &k) {
-  Gemm g = plan(k.op, k.outShape, k.inShapes);
+  Gemm g = plan(k.op, k.outShape, k.inShapes, k.target);
   llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(k.b.getContext(), 0));
-  std::vector<llvm::Value *> pointers = {k.in(0), k.in(1), k.out(),
-                                         k.scratch() ? k.scratch() : null};
-  // One task per column block of each batch.
+  llvm::Value *scratch = k.scratch() ? k.scratch() : null;
+  if (g.packA)
+    emitPackA(k, g, scratch);
+  // One task per column block of each row block of each batch.
+  std::vector<llvm::Value *> pointers = {k.in(0), k.in(1), k.out(), scratch};
   emitParallelFor(k, "tasks", pointers, g.tasks(),
                   [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *task) {
                     auto &b = t.b;
-                    llvm::Value *batch = b.CreateSDiv(task, t.i64(g.blocks));
-                    llvm::Value *block = b.CreateSRem(task, t.i64(g.blocks));
+                    int64_t perBatch = g.mBlocks * g.nBlocks;
+                    llvm::Value *batch = b.CreateSDiv(task, t.i64(perBatch));
+                    llvm::Value *rest = b.CreateSRem(task, t.i64(perBatch));
+                    llvm::Value *mBlock = b.CreateSDiv(rest, t.i64(g.nBlocks));
+                    llvm::Value *nBlock = b.CreateSRem(rest, t.i64(g.nBlocks));
                     llvm::Type *element = t.typeOf(g.dt);
                     auto matrix = [&](llvm::Value *base, int64_t size) {
                       return b.CreateInBoundsGEP(element, base, b.CreateNSWMul(batch, t.i64(size)));
                     };
-                    llvm::Value *packed =
-                        g.tb ? b.CreateInBoundsGEP(
-                                   b.getInt8Ty(), at[3],
-                                   b.CreateNSWMul(task, t.i64(g.packedBytesPerTask())))
-                             : nullptr;
+                    llvm::Value *packedA = g.packA ? matrix(at[3], g.packedAElements()) : nullptr;
+                    llvm::Value *packedB =
+                        g.packB ? b.CreateInBoundsGEP(
+                                      b.getInt8Ty(), at[3],
+                                      b.CreateNSWAdd(t.i64(g.packedABytes()),
+                                                     b.CreateNSWMul(task, t.i64(g.packedBBytes()))))
+                                : nullptr;
                     TileEmitter tiles(t, g);
                     tiles.matrices(matrix(at[0], g.m * g.k), matrix(at[1], g.k * g.n),
-                                   matrix(at[2], g.m * g.n), packed);
-                    tiles.block(block);
+                                   matrix(at[2], g.m * g.n), packedB, packedA);
+                    tiles.block(mBlock, nBlock);
                   });
 }
 
 void emitMatrixProduct(KernelBuilder &k, const MatrixProduct &p, llvm::Value *a, llvm::Value *b,
                        llvm::Value *c) {
-  Gemm g = plan(1, p.m, p.n, p.k, p.transposeA, false, p.accumulate, p.dtype);
+  Gemm g = plan(1, p.m, p.n, p.k, p.transposeA, false, p.accumulate, p.dtype, k.target, false);
   TileEmitter tiles(k, g);
-  tiles.matrices(a, b, c, nullptr);
-  k.loop(0, g.blocks, [&](llvm::Value *block) { tiles.block(block); });
+  tiles.matrices(a, b, c, nullptr, nullptr);
+  k.loop(
+      0, g.nBlocks, [&](llvm::Value *block) { tiles.block(k.i64(0), block); }, true);
 }
 
 } // namespace nabla::codegen

@@ -22,11 +22,10 @@ struct JIT::Impl {
 JIT::JIT() : impl_(std::make_unique<Impl>()) {}
 JIT::~JIT() = default;
 
-std::unique_ptr<JIT> JIT::create(int optLevel, std::string &error) {
-  const HostTarget &host = hostTarget();
-  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple(host.triple)};
-  builder.setCPU(host.cpu);
-  llvm::SubtargetFeatures features(host.features);
+std::unique_ptr<JIT> JIT::create(int optLevel, const Target &target, std::string &error) {
+  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple(target.triple)};
+  builder.setCPU(target.cpu);
+  llvm::SubtargetFeatures features(target.features);
   builder.addFeatures(features.getFeatures());
   builder.setCodeGenOptLevel(optLevel == 0   ? llvm::CodeGenOptLevel::None
                              : optLevel == 1 ? llvm::CodeGenOptLevel::Less

@@ -19,10 +19,13 @@ class Module;
 
 namespace nabla::codegen {
 
+struct Target;
+
 class JIT {
 public:
-  /// A JIT for the host at -O`optLevel`; null and `error` set on failure.
-  static std::unique_ptr<JIT> create(int optLevel, std::string &error);
+  /// A JIT for `target` at -O`optLevel` (code it links runs only where the
+  /// host has the target's features); null and `error` set on failure.
+  static std::unique_ptr<JIT> create(int optLevel, const Target &target, std::string &error);
   ~JIT();
 
   /// Hands `module` (already optimized) to the JIT; code is generated on the

@@ -20,10 +20,11 @@ int64_t product(const Sizes &shape) {
 }
 
 KernelBuilder::KernelBuilder(llvm::Function *fn, const ir::Op &op, std::vector<Sizes> operandShapes,
-                             Sizes resultShape, int64_t opIndex, const ir::SymbolBindings &bindings)
+                             Sizes resultShape, int64_t opIndex, const ir::SymbolBindings &bindings,
+                             const Target &target)
     : b(llvm::BasicBlock::Create(fn->getContext(), "entry", fn)), fn(fn), op(op),
       inShapes(std::move(operandShapes)), outShape(std::move(resultShape)), opIndex(opIndex),
-      bindings(bindings) {
+      bindings(bindings), target(target) {
   llvm::FastMathFlags flags;
   flags.setAllowReassoc();
   flags.setAllowContract();
@@ -99,31 +100,42 @@ void KernelBuilder::fill(double value, int64_t count) {
   loop(0, count, [&](llvm::Value *i) { storeOut(v, i); });
 }
 
-void KernelBuilder::loop(int64_t begin, int64_t end,
-                         const std::function<void(llvm::Value *)> &body) {
-  reduce(begin, end, nullptr, [&](llvm::Value *i, llvm::Value *) {
-    body(i);
-    return nullptr;
-  });
+void KernelBuilder::loop(int64_t begin, int64_t end, const std::function<void(llvm::Value *)> &body,
+                         bool rolled) {
+  loopBetween(i64(begin), i64(end), body, rolled);
 }
 
 void KernelBuilder::loopBetween(llvm::Value *begin, llvm::Value *end,
-                                const std::function<void(llvm::Value *)> &body) {
-  reduceBetween(begin, end, nullptr, [&](llvm::Value *i, llvm::Value *) {
-    body(i);
-    return nullptr;
-  });
+                                const std::function<void(llvm::Value *)> &body, bool rolled) {
+  reduceBetween(
+      begin, end, nullptr,
+      [&](llvm::Value *i, llvm::Value *) {
+        body(i);
+        return nullptr;
+      },
+      rolled);
+}
+
+void KernelBuilder::keepRolled(llvm::Instruction *latch) {
+  llvm::LLVMContext &ctx = fn->getContext();
+  llvm::MDNode *noUnroll =
+      llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.disable")});
+  llvm::MDNode *loopId = llvm::MDNode::getDistinct(ctx, {nullptr, noUnroll});
+  loopId->replaceOperandWith(0, loopId);
+  latch->setMetadata(llvm::LLVMContext::MD_loop, loopId);
 }
 
 llvm::Value *
 KernelBuilder::reduce(int64_t begin, int64_t end, llvm::Value *init,
-                      const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body) {
-  return reduceBetween(i64(begin), i64(end), init, body);
+                      const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body,
+                      bool rolled) {
+  return reduceBetween(i64(begin), i64(end), init, body, rolled);
 }
 
-llvm::Value *KernelBuilder::reduceBetween(
-    llvm::Value *begin, llvm::Value *end, llvm::Value *init,
-    const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body) {
+llvm::Value *
+KernelBuilder::reduceBetween(llvm::Value *begin, llvm::Value *end, llvm::Value *init,
+                             const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body,
+                             bool rolled) {
   llvm::LLVMContext &ctx = fn->getContext();
   llvm::BasicBlock *preheader = b.GetInsertBlock();
   llvm::BasicBlock *header = llvm::BasicBlock::Create(ctx, "loop", fn);
@@ -145,7 +157,9 @@ llvm::Value *KernelBuilder::reduceBetween(
   i->addIncoming(b.CreateNSWAdd(i, i64(1)), latch);
   if (acc)
     acc->addIncoming(next, latch);
-  b.CreateBr(header);
+  llvm::BranchInst *back = b.CreateBr(header);
+  if (rolled)
+    keepRolled(back);
   b.SetInsertPoint(exit);
   return acc;
 }

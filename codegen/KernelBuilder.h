@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "codegen/Target.h"
 #include "frontend/Types.h"
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
@@ -27,7 +28,8 @@ using Sizes = std::vector<int64_t>;
 class KernelBuilder {
 public:
   KernelBuilder(llvm::Function *fn, const ir::Op &op, std::vector<Sizes> operandShapes,
-                Sizes resultShape, int64_t opIndex, const ir::SymbolBindings &bindings);
+                Sizes resultShape, int64_t opIndex, const ir::SymbolBindings &bindings,
+                const Target &target);
 
   llvm::IRBuilder<> b;
   llvm::Function *fn;
@@ -36,6 +38,8 @@ public:
   Sizes outShape;
   int64_t opIndex;
   const ir::SymbolBindings &bindings;
+  /// The CPU the kernel is for: its vector width, registers and caches.
+  const Target &target;
 
   /// The value of a size under the run's bindings.
   int64_t sizeOf(const Dim &d) const;
@@ -66,18 +70,24 @@ public:
   /// Fills `count` elements of the result with `value`.
   void fill(double value, int64_t count);
 
-  /// for (i = begin; i < end; ++i) body(i)
-  void loop(int64_t begin, int64_t end, const std::function<void(llvm::Value *)> &body);
+  /// for (i = begin; i < end; ++i) body(i). A `rolled` loop is never
+  /// unrolled by LLVM: for loops around large bodies (a copy would only
+  /// cost compile time).
+  void loop(int64_t begin, int64_t end, const std::function<void(llvm::Value *)> &body,
+            bool rolled = false);
   /// The same with bounds known only at run time.
   void loopBetween(llvm::Value *begin, llvm::Value *end,
-                   const std::function<void(llvm::Value *)> &body);
+                   const std::function<void(llvm::Value *)> &body, bool rolled = false);
+  /// Marks the loop whose back edge is `latch` as one LLVM must not unroll.
+  void keepRolled(llvm::Instruction *latch);
   /// acc = init; for (i ...) acc = body(i, acc); returns acc.
   llvm::Value *reduce(int64_t begin, int64_t end, llvm::Value *init,
-                      const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body);
+                      const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body,
+                      bool rolled = false);
   /// The same with bounds known only at run time.
-  llvm::Value *
-  reduceBetween(llvm::Value *begin, llvm::Value *end, llvm::Value *init,
-                const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body);
+  llvm::Value *reduceBetween(llvm::Value *begin, llvm::Value *end, llvm::Value *init,
+                             const std::function<llvm::Value *(llvm::Value *, llvm::Value *)> &body,
+                             bool rolled = false);
   /// Nested loops over `shape` in row-major order: body(indices).
   void forEachIndex(const Sizes &shape,
                     const std::function<void(const std::vector<llvm::Value *> &)> &body);
@@ -107,10 +117,10 @@ public:
   /// A float 0/1 of `cond` in `d`.
   llvm::Value *toMask(llvm::Value *cond, DType d) { return b.CreateUIToFP(cond, typeOf(d)); }
 
-  // Whole vectors of the widest width (512 bits), for kernels that move
+  // Whole vectors of the target's widest width, for kernels that move
   // data with masked vector loads and stores.
   /// Elements of `d` per vector, and that vector type.
-  static unsigned lanesOf(DType d) { return unsigned(64 / dtypeSize(d)); }
+  unsigned lanesOf(DType d) const { return target.lanes(d); }
   llvm::FixedVectorType *vectorOf(DType d);
   /// The i64 vector first, first + 1, ..., first + lanes - 1.
   llvm::Value *laneIndices(unsigned lanes, llvm::Value *first);

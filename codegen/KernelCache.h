@@ -3,7 +3,7 @@
 // A compiled step is a few object files. The cache keeps them in one file
 // per key, under $NABLA_CACHE_DIR (default $XDG_CACHE_HOME/nabla/kernels,
 // or ~/.cache/nabla/kernels; "off" disables it). The key is the step's IR
-// text, its sizes, the optimization level, the host CPU and its features,
+// text, its sizes, the optimization level, the target CPU (its features and cache sizes),
 // and Nabla's version; the file is named by a hash of the key and holds the
 // key itself, so a hash collision is a miss, not a wrong kernel.
 //

@@ -17,8 +17,19 @@ void emitGemm(KernelBuilder &k);         ///< GemmKernels.cpp: tiled, blocked, p
 
 /// Whether a matmul of these shapes is worth the tiled kernel.
 bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
-/// Scratch space the tiled kernel needs (packed panels of a transposed B).
-size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
+/// Scratch space the tiled kernel needs (packed A, the tasks' packed blocks of B).
+size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
+                        const Target &target);
+/// What the tiled kernel chose for a matmul on a target (docs/codegen.md).
+struct GemmShape {
+  int64_t mr, nr;      ///< the register tile: rows, columns
+  int64_t kc, kBlocks; ///< K in kBlocks blocks of (about) kc
+  int64_t nc, nBlocks; ///< N in nBlocks blocks of nc columns
+  int64_t mBlocks;     ///< M in mBlocks blocks of whole tiles
+  bool packA, packB;   ///< which operands are packed
+};
+GemmShape gemmShapeOf(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
+                      const Target &target);
 /// One dense row-major product, C (m x n) = op(A) B or C += op(A) B, with
 /// op(A) = A (m x k) or, transposed, the k x m matrix A read as its transpose.
 struct MatrixProduct {
@@ -35,6 +46,14 @@ void emitMatrixProduct(KernelBuilder &k, const MatrixProduct &p, llvm::Value *a,
 /// where rows from `valid` (a run-time count) on read as zeros (Transpose.cpp).
 void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStride, int64_t rows,
                    llvm::Value *valid, int64_t cols, llvm::Value *dst, int64_t dstStride);
+/// The same with the column count known only at run time. With
+/// `wholeStores` every store writes whole vectors, in an order that leaves
+/// dst[0 .. cols dstStride) right; the rest of the last vector-wide block
+/// of columns is overwritten, so dst needs room for W (dstStride + 1) more
+/// elements (W: the target's lanes).
+void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStride, int64_t rows,
+                   llvm::Value *valid, llvm::Value *cols, llvm::Value *dst, int64_t dstStride,
+                   bool wholeStores = false);
 void emitNeural(KernelBuilder &k);      ///< NeuralKernels.cpp
 void emitConvolution(KernelBuilder &k); ///< ConvolutionKernels.cpp: im2col and matrix products
 void emitPooling(KernelBuilder &k);     ///< PoolingKernels.cpp
@@ -42,7 +61,8 @@ void emitPooling(KernelBuilder &k);     ///< PoolingKernels.cpp
 /// Scratch space a reduction needs (logsumexp's sums, a split reduction's partials).
 size_t reductionScratchBytes(const ir::Op &op, const Sizes &out, const Sizes &in);
 /// Scratch space a convolution op needs (its slots' im2col matrices).
-size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
+size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
+                        const Target &target);
 
 /// The value element-wise `op` computes from one element of each operand
 /// (`x`, in order): the scalar formula shared by every kernel that does

@@ -13,7 +13,7 @@ namespace nabla::codegen {
 using namespace ir;
 
 size_t scratchBytesFor(const Op &op, const std::vector<std::vector<int64_t>> &operands,
-                       const ValueLayout &result) {
+                       const ValueLayout &result, const Target &target) {
   // logsumexp keeps the running sum of each group next to its maximum, a
   // large reduction its partial results; a tiled matmul packs a transposed
   // B; a convolution lays out its taps.
@@ -21,10 +21,10 @@ size_t scratchBytesFor(const Op &op, const std::vector<std::vector<int64_t>> &op
       op.kind == OpKind::ReduceMax || op.kind == OpKind::ReduceMin)
     return reductionScratchBytes(op, result.shape, operands[0]);
   if (op.kind == OpKind::MatMul)
-    return gemmScratchBytes(op, result.shape, operands);
+    return gemmScratchBytes(op, result.shape, operands, target);
   if (op.kind == OpKind::Conv2d || op.kind == OpKind::Conv2dBackwardInput ||
       op.kind == OpKind::Conv2dBackwardWeight)
-    return convScratchBytes(op, result.shape, operands);
+    return convScratchBytes(op, result.shape, operands, target);
   return 0;
 }
 
@@ -104,7 +104,7 @@ bool readsElementwise(const std::vector<const Op *> &ops, const Value *input) {
 } // namespace
 
 std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindings &bindings,
-                                           std::string &error) {
+                                           const Target &target, std::string &error) {
   MemoryPlan plan;
   auto place = [&](const Value *v) -> bool {
     std::optional<std::vector<int64_t>> shape = concreteShape(v->type.shape, bindings);
@@ -206,7 +206,7 @@ std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindi
       operandShapes.push_back(plan.values_.at(v).shape);
     size_t scratch = 0;
     if (ops.size() == 1 || canAnchorGroup(first))
-      scratch = scratchBytesFor(first, operandShapes, plan.values_.at(&first.result));
+      scratch = scratchBytesFor(first, operandShapes, plan.values_.at(&first.result), target);
     if (ops.size() > 1 && canAnchorGroup(first) &&
         plan.values_.at(&first.result).place == Place::Register) {
       for (const Value *v : kernel.stored)

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "codegen/Target.h"
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
 
@@ -79,10 +80,11 @@ struct BufferPlan {
 
 class MemoryPlan {
 public:
-  /// The plan of `fn` under `bindings`; nothing (and `error` set) when a size
-  /// is unbound or memory would overflow.
+  /// The plan of `fn` under `bindings` for `target` (whose kernels may
+  /// need scratch space of their own); nothing (and `error` set) when a
+  /// size is unbound or memory would overflow.
   static std::optional<MemoryPlan> plan(const ir::Function &fn, const ir::SymbolBindings &bindings,
-                                        std::string &error);
+                                        const Target &target, std::string &error);
 
   const ValueLayout &of(const ir::Value *v) const { return values_.at(v); }
   const std::vector<KernelPlan> &kernels() const { return kernels_; }
@@ -104,6 +106,6 @@ private:
 /// Bytes of scratch space `op` (alone, or anchoring a group) needs beyond
 /// its result, given its operands' shapes.
 size_t scratchBytesFor(const ir::Op &op, const std::vector<std::vector<int64_t>> &operands,
-                       const ValueLayout &result);
+                       const ValueLayout &result, const Target &target);
 
 } // namespace nabla::codegen

@@ -36,7 +36,7 @@ std::string describe(const ir::Op &op, const MemoryPlan &layout, const SourceMan
 /// alias one another (a value written in place shares its input's pointer);
 /// those marked read-only are only read.
 llvm::Function *declareKernel(llvm::Module &m, const std::string &name,
-                              const std::vector<bool> &readOnly) {
+                              const std::vector<bool> &readOnly, const Target &target) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
   std::vector<llvm::Type *> params(readOnly.size() + 2, ptr);
@@ -44,9 +44,12 @@ llvm::Function *declareKernel(llvm::Module &m, const std::string &name,
   auto *fn = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, name, m);
   fn->addFnAttr(llvm::Attribute::NoInline);
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  fn->addFnAttr("prefer-vector-width", "512");
-  fn->addFnAttr("target-cpu", hostTarget().cpu);
-  fn->addFnAttr("target-features", hostTarget().features);
+  // Loops vectorize to the target's widest vectors (LLVM prefers 256 bits
+  // on some AVX-512 CPUs by default).
+  fn->addFnAttr("prefer-vector-width", std::to_string(target.vectorBits));
+  fn->addFnAttr("target-cpu", target.cpu);
+  if (!target.features.empty())
+    fn->addFnAttr("target-features", target.features);
   for (unsigned i = 0; i < readOnly.size(); ++i) {
     fn->addParamAttr(i, llvm::Attribute::NoAlias);
     fn->addParamAttr(i, llvm::Attribute::NoCapture);
@@ -100,12 +103,13 @@ int kernelWeight(const ir::Function &fn, const KernelPlan &kernel) {
 } // namespace
 
 std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPlan &plan,
-                                         const ir::SymbolBindings &bindings, llvm::LLVMContext &ctx,
-                                         const std::string &entryName, const SourceManager *sources,
+                                         const ir::SymbolBindings &bindings, const Target &target,
+                                         llvm::LLVMContext &ctx, const std::string &entryName,
+                                         const SourceManager *sources,
                                          std::vector<KernelInfo> *kernels) {
   auto m = std::make_unique<llvm::Module>("nabla." + fn.name, ctx);
-  m->setTargetTriple(hostTarget().triple);
-  emitModules(fn, plan, bindings, {m.get()}, "", entryName, sources, kernels);
+  m->setTargetTriple(target.triple);
+  emitModules(fn, plan, bindings, target, {m.get()}, "", entryName, sources, kernels);
   return m;
 }
 
@@ -129,9 +133,9 @@ std::vector<KernelInfo> describeKernels(const ir::Function &fn, const MemoryPlan
 }
 
 void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::SymbolBindings &bindings,
-                 const std::vector<llvm::Module *> &modules, const std::string &prefix,
-                 const std::string &entryName, const SourceManager *sources,
-                 std::vector<KernelInfo> *kernels, bool profile) {
+                 const Target &target, const std::vector<llvm::Module *> &modules,
+                 const std::string &prefix, const std::string &entryName,
+                 const SourceManager *sources, std::vector<KernelInfo> *kernels, bool profile) {
   std::vector<KernelInfo> infos = describeKernels(fn, plan, sources);
   llvm::Module *m = modules[0];
   llvm::LLVMContext &ctx = m->getContext();
@@ -150,7 +154,7 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
     KernelParams params = paramsOf(kernel);
     size_t home = size_t(std::min_element(load.begin(), load.end()) - load.begin());
     load[home] += kernelWeight(fn, kernel);
-    llvm::Function *kernelFn = declareKernel(*modules[home], name, params.readOnly);
+    llvm::Function *kernelFn = declareKernel(*modules[home], name, params.readOnly, target);
     if (modules.size() > 1)
       kernelFn->setLinkage(llvm::GlobalValue::ExternalLinkage);
     std::unordered_map<const ir::Value *, llvm::Value *> pointers;
@@ -172,7 +176,7 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
       group.anchorRows = kernel.anchorBuffer ? pointers.at(kernel.anchorBuffer) : nullptr;
       group.anchorRowsOffset = kernel.anchorRowsOffset;
       group.status = status;
-      emitGroup(kernelFn, group, plan, bindings);
+      emitGroup(kernelFn, group, plan, bindings, target);
     } else {
       std::vector<Sizes> shapes;
       std::vector<llvm::Value *> ins;
@@ -181,7 +185,7 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
         ins.push_back(pointers.at(v));
       }
       KernelBuilder builder(kernelFn, first, shapes, plan.of(&first.result).shape,
-                            int64_t(kernel.firstOp), bindings);
+                            int64_t(kernel.firstOp), bindings, target);
       builder.setPointers(pointers.at(&first.result), ins, scratch, status);
       emitKernel(builder);
     }

@@ -31,16 +31,17 @@ struct KernelInfo {
   std::string description; ///< "%h1 = relu ... : f32[128, 256] at fashion_mlp.nn:15:10"
 };
 
-/// Emits the step into `modules` (each in its own context, so that they
+/// Emits the step for `target` into `modules` (each in its own context, so that they
 /// can be optimized and compiled in parallel): each kernel, named
 /// `prefix`k<N>_..., into the least loaded module (external when there are
 /// several), and the entry `entryName` into modules[0].
 /// With `profile`, the entry calls nabla_profile_kernel (runtime/KernelProfile.h)
 /// around the kernels.
 void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::SymbolBindings &bindings,
-                 const std::vector<llvm::Module *> &modules, const std::string &prefix,
-                 const std::string &entryName, const SourceManager *sources,
-                 std::vector<KernelInfo> *kernels, bool profile = false);
+                 const Target &target, const std::vector<llvm::Module *> &modules,
+                 const std::string &prefix, const std::string &entryName,
+                 const SourceManager *sources, std::vector<KernelInfo> *kernels,
+                 bool profile = false);
 
 /// The name (k<N>_...) and description of each kernel of `plan`.
 std::vector<KernelInfo> describeKernels(const ir::Function &fn, const MemoryPlan &plan,
@@ -48,7 +49,7 @@ std::vector<KernelInfo> describeKernels(const ir::Function &fn, const MemoryPlan
 
 /// The step as one module, kernels named k<N>_... (for dumps).
 std::unique_ptr<llvm::Module> emitModule(const ir::Function &fn, const MemoryPlan &plan,
-                                         const ir::SymbolBindings &bindings,
+                                         const ir::SymbolBindings &bindings, const Target &target,
                                          llvm::LLVMContext &context, const std::string &entryName,
                                          const SourceManager *sources,
                                          std::vector<KernelInfo> *kernels);

@@ -27,16 +27,24 @@ llvm::Value *at(KernelBuilder &k, llvm::Value *base, llvm::Value *c, int64_t str
 }
 
 /// The maximum of a line, and its log-sum-exp: m + log(sum of e^(x - m)).
+/// Loops along a line stay loops (vectorized along the line when it is
+/// long): unrolled, short lines would make LLVM vectorize across lines with
+/// gathers, slower to compile and to run.
 std::pair<llvm::Value *, llvm::Value *>
 lineLogSumExp(KernelBuilder &k, size_t operand, llvm::Value *base, int64_t stride, int64_t count) {
   DType dt = k.inType(operand);
-  llvm::Value *m = k.reduce(0, count, k.constant(dt, -std::numeric_limits<double>::infinity()),
-                            [&](llvm::Value *c, llvm::Value *acc) {
-                              return k.maximum(acc, k.loadIn(operand, at(k, base, c, stride)));
-                            });
-  llvm::Value *s = k.reduce(0, count, k.constant(dt, 0), [&](llvm::Value *c, llvm::Value *acc) {
-    return k.add(acc, k.exp(k.sub(k.loadIn(operand, at(k, base, c, stride)), m)));
-  });
+  llvm::Value *m = k.reduce(
+      0, count, k.constant(dt, -std::numeric_limits<double>::infinity()),
+      [&](llvm::Value *c, llvm::Value *acc) {
+        return k.maximum(acc, k.loadIn(operand, at(k, base, c, stride)));
+      },
+      true);
+  llvm::Value *s = k.reduce(
+      0, count, k.constant(dt, 0),
+      [&](llvm::Value *c, llvm::Value *acc) {
+        return k.add(acc, k.exp(k.sub(k.loadIn(operand, at(k, base, c, stride)), m)));
+      },
+      true);
   return {m, k.add(m, k.log(s))};
 }
 
@@ -52,11 +60,14 @@ void emitNeural(KernelBuilder &k) {
     forEachLine(k, k.outShape, k.op.attrs.axis, [&](llvm::Value *base, int64_t stride, int64_t n) {
       auto [m, lse] = lineLogSumExp(k, 0, base, stride, n);
       llvm::Value *logSum = k.sub(lse, m);
-      k.loop(0, n, [&](llvm::Value *c) {
-        llvm::Value *index = at(k, base, c, stride);
-        llvm::Value *shifted = k.sub(k.loadIn(0, index), m);
-        k.storeOut(logarithm ? k.sub(shifted, logSum) : k.exp(k.sub(shifted, logSum)), index);
-      });
+      k.loop(
+          0, n,
+          [&](llvm::Value *c) {
+            llvm::Value *index = at(k, base, c, stride);
+            llvm::Value *shifted = k.sub(k.loadIn(0, index), m);
+            k.storeOut(logarithm ? k.sub(shifted, logSum) : k.exp(k.sub(shifted, logSum)), index);
+          },
+          true);
     });
     return;
   }

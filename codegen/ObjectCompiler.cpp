@@ -23,11 +23,12 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 struct Job {
   ModuleUnit *unit;
   int optLevel;
+  const Target *target;
   std::string object, error;
   double optimize = 0, machineCode = 0;
 
   void run() {
-    std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine(optLevel, error);
+    std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(*target, optLevel, error);
     if (!tm)
       return;
     llvm::Module &m = *unit->module;
@@ -40,7 +41,7 @@ struct Job {
     llvm::raw_svector_ostream os(bytes);
     llvm::legacy::PassManager passes;
     if (tm->addPassesToEmitFile(passes, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-      error = "the host target cannot emit object files";
+      error = "the target cannot emit object files";
       return;
     }
     passes.run(m);
@@ -52,11 +53,11 @@ struct Job {
 } // namespace
 
 std::optional<std::vector<std::string>> compileToObjects(std::vector<ModuleUnit> &units,
-                                                         int optLevel, ObjectTimes &times,
-                                                         std::string &error) {
+                                                         int optLevel, const Target &target,
+                                                         ObjectTimes &times, std::string &error) {
   std::vector<Job> jobs;
   for (ModuleUnit &u : units)
-    jobs.push_back({&u, optLevel, {}, {}});
+    jobs.push_back({&u, optLevel, &target, {}, {}});
   // The first module on this thread, the others on their own.
   std::vector<std::thread> threads;
   for (size_t i = 1; i < jobs.size(); ++i)

@@ -13,6 +13,8 @@ class Module;
 
 namespace nabla::codegen {
 
+struct Target;
+
 /// One module with the context it lives in (modules of different contexts
 /// can be compiled at the same time).
 struct ModuleUnit {
@@ -26,10 +28,10 @@ struct ObjectTimes {
 };
 
 /// Optimizes each module at -O`optLevel` and emits it as a relocatable
-/// object for the host, one thread per module. Nothing (and `error` set) on
+/// object for `target`, one thread per module. Nothing (and `error` set) on
 /// failure.
 std::optional<std::vector<std::string>> compileToObjects(std::vector<ModuleUnit> &units,
-                                                         int optLevel, ObjectTimes &times,
-                                                         std::string &error);
+                                                         int optLevel, const Target &target,
+                                                         ObjectTimes &times, std::string &error);
 
 } // namespace nabla::codegen

@@ -41,7 +41,7 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
     range->addParamAttr(i, llvm::Attribute::NoCapture);
   }
   {
-    KernelBuilder t(range, k.op, k.inShapes, k.outShape, k.opIndex, k.bindings);
+    KernelBuilder t(range, k.op, k.inShapes, k.outShape, k.opIndex, k.bindings, k.target);
     // The builder's default buffers are the kernel's parameters: the range
     // function has others, which the body sets from `fields`.
     t.setPointers(nullptr, {}, nullptr, nullptr);

@@ -112,7 +112,7 @@ public:
 
   VectorPooling(KernelBuilder &k, const PoolGeometry &p)
       : k_(k), b_(k.b), a_(k.op.attrs), p_(p), xs_(p.x), ps_(p.pooled), dt_(k.outType()),
-        lanes_(KernelBuilder::lanesOf(dt_)), vector_(k.vectorOf(dt_)) {}
+        lanes_(k.lanesOf(dt_)), vector_(k.vectorOf(dt_)) {}
 
   void plane(llvm::Value *plane) {
     int64_t s = a_.stride[1], h = xs_[2], w = xs_[3], oh = ps_[2], ow = ps_[3];

@@ -1,13 +1,16 @@
 //===- Transpose.cpp - A matrix transposed a vector block at a time --------===//
 //
-// A W x W block (W lanes of the widest vector) is W rows loaded as vectors,
-// masked at the edges; four rounds of shuffles (for f32; three for f64) then
-// each swap the off-diagonal halves of ever smaller blocks:
+// A W x W block (W lanes of the target's widest vector) is W rows loaded as
+// vectors, masked at the edges; log2(W) rounds of shuffles (AVX-512: four
+// for f32, three for f64; AVX2: three and two) then each swap the
+// off-diagonal halves of ever smaller blocks:
 //
 //   [A B]    [A C]
 //   [C D] -> [B D]   at half-size W/2, then W/4 inside each quarter, ... 1
 //
-// and the rows are the block's columns, stored as vectors.
+// and the rows are the block's columns, stored as vectors: masked at the
+// edges, or whole (AVX2's masked stores are slow on some CPUs) where the
+// caller's buffer can take what spills past them.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernels.h"
@@ -16,51 +19,68 @@ namespace nabla::codegen {
 
 void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStride, int64_t rows,
                    llvm::Value *valid, int64_t cols, llvm::Value *dst, int64_t dstStride) {
+  emitTranspose(k, dt, src, srcStride, rows, valid, k.i64(cols), dst, dstStride);
+}
+
+void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStride, int64_t rows,
+                   llvm::Value *valid, llvm::Value *cols, llvm::Value *dst, int64_t dstStride,
+                   bool wholeStores) {
   auto &b = k.b;
-  unsigned lanes = KernelBuilder::lanesOf(dt);
+  unsigned lanes = k.lanesOf(dt);
   int64_t width = int64_t(lanes);
   llvm::Type *vector = k.vectorOf(dt);
   llvm::Value *zero = llvm::Constant::getNullValue(vector);
   llvm::Align align(dtypeSize(dt));
   auto splat = [&](llvm::Value *v) { return b.CreateVectorSplat(lanes, v); };
-  k.loop(0, (rows + width - 1) / width, [&](llvm::Value *rowBlock) {
-    llvm::Value *r0 = b.CreateNSWMul(rowBlock, k.i64(width));
-    llvm::Value *storeMask = k.lanesBelow(lanes, r0, k.i64(rows));
-    k.loop(0, (cols + width - 1) / width, [&](llvm::Value *colBlock) {
-      llvm::Value *c0 = b.CreateNSWMul(colBlock, k.i64(width));
-      llvm::Value *loadMask = k.lanesBelow(lanes, c0, k.i64(cols));
-      std::vector<llvm::Value *> v;
-      for (unsigned r = 0; r < lanes; ++r) {
-        llvm::Value *row = b.CreateAdd(r0, k.i64(r));
-        llvm::Value *mask = b.CreateAnd(loadMask, splat(b.CreateICmpSLT(row, valid)));
-        llvm::Value *from =
-            k.maskedAddress(dt, src, b.CreateAdd(b.CreateMul(row, k.i64(srcStride)), c0));
-        v.push_back(b.CreateMaskedLoad(vector, from, align, mask, zero));
-      }
-      for (unsigned h = lanes / 2; h >= 1; h /= 2) {
-        std::vector<int> low, high;
-        for (unsigned c = 0; c < lanes; ++c) {
-          unsigned chunk = c / (2 * h) * 2 * h, pos = c % (2 * h);
-          low.push_back(int(pos < h ? chunk + pos : lanes + chunk + pos - h));
-          high.push_back(int(pos < h ? chunk + h + pos : lanes + chunk + pos));
-        }
-        std::vector<llvm::Value *> next(lanes);
-        for (unsigned i = 0; i < lanes; ++i)
-          if (!(i & h)) {
-            next[i] = b.CreateShuffleVector(v[i], v[i + h], low);
-            next[i + h] = b.CreateShuffleVector(v[i], v[i + h], high);
+  int64_t rowBlocks = (rows + width - 1) / width;
+  k.loop(
+      0, rowBlocks,
+      [&](llvm::Value *step) {
+        // Whole stores spill past a partial block's last row into the next
+        // column's first rows: the first block, written last, mends them.
+        llvm::Value *rowBlock = wholeStores ? b.CreateNSWSub(k.i64(rowBlocks - 1), step) : step;
+        llvm::Value *r0 = b.CreateNSWMul(rowBlock, k.i64(width));
+        llvm::Value *storeMask = k.lanesBelow(lanes, r0, k.i64(rows));
+        llvm::Value *colBlocks = b.CreateSDiv(b.CreateNSWAdd(cols, k.i64(width - 1)), k.i64(width));
+        k.loopBetween(k.i64(0), colBlocks, [&](llvm::Value *colBlock) {
+          llvm::Value *c0 = b.CreateNSWMul(colBlock, k.i64(width));
+          llvm::Value *loadMask = k.lanesBelow(lanes, c0, cols);
+          std::vector<llvm::Value *> v;
+          for (unsigned r = 0; r < lanes; ++r) {
+            llvm::Value *row = b.CreateAdd(r0, k.i64(r));
+            llvm::Value *mask = b.CreateAnd(loadMask, splat(b.CreateICmpSLT(row, valid)));
+            llvm::Value *from =
+                k.maskedAddress(dt, src, b.CreateAdd(b.CreateMul(row, k.i64(srcStride)), c0));
+            v.push_back(b.CreateMaskedLoad(vector, from, align, mask, zero));
           }
-        v = std::move(next);
-      }
-      for (unsigned c = 0; c < lanes; ++c) {
-        llvm::Value *col = b.CreateAdd(c0, k.i64(c));
-        llvm::Value *mask = b.CreateAnd(storeMask, splat(b.CreateICmpSLT(col, k.i64(cols))));
-        llvm::Value *to =
-            k.maskedAddress(dt, dst, b.CreateAdd(b.CreateMul(col, k.i64(dstStride)), r0));
-        b.CreateMaskedStore(v[c], to, align, mask);
-      }
-    });
-  });
+          for (unsigned h = lanes / 2; h >= 1; h /= 2) {
+            std::vector<int> low, high;
+            for (unsigned c = 0; c < lanes; ++c) {
+              unsigned chunk = c / (2 * h) * 2 * h, pos = c % (2 * h);
+              low.push_back(int(pos < h ? chunk + pos : lanes + chunk + pos - h));
+              high.push_back(int(pos < h ? chunk + h + pos : lanes + chunk + pos));
+            }
+            std::vector<llvm::Value *> next(lanes);
+            for (unsigned i = 0; i < lanes; ++i)
+              if (!(i & h)) {
+                next[i] = b.CreateShuffleVector(v[i], v[i + h], low);
+                next[i + h] = b.CreateShuffleVector(v[i], v[i + h], high);
+              }
+            v = std::move(next);
+          }
+          for (unsigned c = 0; c < lanes; ++c) {
+            llvm::Value *col = b.CreateAdd(c0, k.i64(c));
+            llvm::Value *mask = b.CreateAnd(storeMask, splat(b.CreateICmpSLT(col, cols)));
+            llvm::Value *to =
+                k.maskedAddress(dt, dst, b.CreateAdd(b.CreateMul(col, k.i64(dstStride)), r0));
+            if (wholeStores)
+              b.CreateAlignedStore(v[c], to, align);
+            else
+              b.CreateMaskedStore(v[c], to, align, mask);
+          }
+        });
+      },
+      /*rolled=*/true); // one copy of the block's shuffles is code enough
 }
 
 } // namespace nabla::codegen

@@ -20,3 +20,20 @@ for var in ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "NABLA_CACHE_DIR"]:
 config.substitutions.append(("%nabla", os.path.join(config.nabla_bin_dir, "nabla")))
 config.substitutions.append(("%examples", os.path.join(config.nabla_source_dir, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
+
+# Features of the host's CPU, for tests that run code for a named CPU
+# (--cpu): "avx2" when the host runs x86-64-v3 code, "no-avx512fp16" when it
+# cannot run sapphirerapids code.
+cpu_flags = set()
+try:
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                cpu_flags = set(line.split(":", 1)[1].split())
+                break
+except OSError:
+    pass
+if {"avx2", "fma", "bmi2", "movbe"} <= cpu_flags:
+    config.available_features.add("avx2")
+if "avx512_fp16" not in cpu_flags:
+    config.available_features.add("no-avx512fp16")

@@ -5,8 +5,8 @@
 // codegen/ConvolutionKernels.cpp and PoolingKernels.cpp: padding on each
 // side, strides, non-square kernels, 1x1 kernels (with and without the
 // im2col step), more examples than slots, matrices larger than one tile;
-// in f32 and f64. Then the CNN example's training step, to the bit, whatever
-// the number of threads.
+// in f32 and f64, for the host's CPU and for x86-64-v3. Then the CNN
+// example's training step, to the bit, whatever the number of threads.
 //
 //===----------------------------------------------------------------------===//
 #include "Networks.h"
@@ -39,10 +39,12 @@ std::vector<ConvCase> convCases() {
   };
 }
 
-class Convolution : public ::testing::TestWithParam<std::tuple<ConvCase, bool>> {};
+class Convolution : public ::testing::TestWithParam<std::tuple<ConvCase, bool, std::string>> {};
 
 TEST_P(Convolution, AllThreeOpsMatchTheInterpreter) {
-  auto [c, f64] = GetParam();
+  auto [c, f64, cpu] = GetParam();
+  if (!hostRuns(cpu))
+    GTEST_SKIP() << "this host cannot run code for " << cpu;
   const char *dt = f64 ? "f64" : "f32";
   int64_t oh = (c.h + 2 * c.ph - c.kh) / c.sh + 1, ow = (c.w + 2 * c.pw - c.kw) / c.sw + 1;
   std::string attrs =
@@ -57,15 +59,19 @@ TEST_P(Convolution, AllThreeOpsMatchTheInterpreter) {
                                  "  %dw = conv2d_backward_weight %x, %g {0} : {2}\n"
                                  "  output y = %y\n  output dx = %dx\n  output dw = %dw\n}}\n",
                                  attrs, x, w, y);
-  compareWithInterpreter(text, f64);
+  compareWithInterpreter(text, f64, cpu);
+}
+
+/// "what_f32", "what_f64_x86_64_v3", ...
+template <typename Info> std::string caseName(const Info &info) {
+  return std::string(std::get<0>(info.param).what) + (std::get<1>(info.param) ? "_f64" : "_f32") +
+         targetSuffix(std::get<2>(info.param));
 }
 
 INSTANTIATE_TEST_SUITE_P(Geometries, Convolution,
-                         ::testing::Combine(::testing::ValuesIn(convCases()), ::testing::Bool()),
-                         [](const auto &info) {
-                           return std::string(std::get<0>(info.param).what) +
-                                  (std::get<1>(info.param) ? "_f64" : "_f32");
-                         });
+                         ::testing::Combine(::testing::ValuesIn(convCases()), ::testing::Bool(),
+                                            ::testing::ValuesIn(testTargets())),
+                         [](const auto &info) { return caseName(info); });
 
 /// x: [n, c, h, w], windows wh x ww every (sh, sw).
 struct PoolCase {
@@ -84,10 +90,12 @@ std::vector<PoolCase> poolCases() {
   };
 }
 
-class Pooling : public ::testing::TestWithParam<std::tuple<PoolCase, bool>> {};
+class Pooling : public ::testing::TestWithParam<std::tuple<PoolCase, bool, std::string>> {};
 
 TEST_P(Pooling, EveryPoolingOpMatchesTheInterpreter) {
-  auto [c, f64] = GetParam();
+  auto [c, f64, cpu] = GetParam();
+  if (!hostRuns(cpu))
+    GTEST_SKIP() << "this host cannot run code for " << cpu;
   const char *dt = f64 ? "f64" : "f32";
   int64_t oh = (c.h - c.wh) / c.sh + 1, ow = (c.w - c.ww) / c.sw + 1;
   std::string attrs =
@@ -107,15 +115,13 @@ TEST_P(Pooling, EveryPoolingOpMatchesTheInterpreter) {
                                  "  output m = %m\n  output a = %a\n  output dm = %dm\n"
                                  "  output dr = %dr\n  output da = %da\n  output t = %t\n}}\n",
                                  attrs, x, p);
-  compareWithInterpreter(text, f64);
+  compareWithInterpreter(text, f64, cpu);
 }
 
 INSTANTIATE_TEST_SUITE_P(Windows, Pooling,
-                         ::testing::Combine(::testing::ValuesIn(poolCases()), ::testing::Bool()),
-                         [](const auto &info) {
-                           return std::string(std::get<0>(info.param).what) +
-                                  (std::get<1>(info.param) ? "_f64" : "_f32");
-                         });
+                         ::testing::Combine(::testing::ValuesIn(poolCases()), ::testing::Bool(),
+                                            ::testing::ValuesIn(testTargets())),
+                         [](const auto &info) { return caseName(info); });
 
 TEST(Convolution, CnnStepIsTheSameBitsWhateverTheThreadCount) {
   // More examples than slots, unevenly dealt.

@@ -4,7 +4,9 @@
 // example, run through the JIT and through the interpreter on the same
 // arguments; every result (outputs, loss, gradients) must agree: within
 // 1e-12 relative in f64 and 1e-5 in f32, both measured against the largest
-// magnitude in the tensor (sums may run in a different order).
+// magnitude in the tensor (sums may run in a different order). Each test
+// runs for the host's CPU and for x86-64-v3 (AVX2; names end _x86_64_v3),
+// so one host tests both kernel shapes.
 //
 //===----------------------------------------------------------------------===//
 #include "Networks.h"
@@ -32,16 +34,17 @@ namespace {
 
 using namespace ir;
 
-/// Runs `fn` both ways on `args` and compares every result.
+/// Runs `fn` both ways on `args` (the JIT compiling for `cpu`) and compares
+/// every result.
 void compareRuns(const Function &fn, const std::vector<Tensor> &args,
                  const SymbolBindings &bindings, const SourceManager &sources,
-                 DiagnosticEngine &diags, double rtol) {
+                 DiagnosticEngine &diags, double rtol, const std::string &cpu) {
   std::vector<const Tensor *> pointers;
   for (const Tensor &t : args)
     pointers.push_back(&t);
   auto reference = Interpreter(diags).run(fn, pointers, bindings);
   ASSERT_TRUE(reference);
-  codegen::CompiledStep *step = testCompiler().compile(fn, bindings, sources, diags);
+  codegen::CompiledStep *step = testCompiler(cpu).compile(fn, bindings, sources, diags);
   ASSERT_TRUE(step);
   auto jit = step->run(pointers, diags);
   ASSERT_TRUE(jit);
@@ -60,16 +63,19 @@ struct OpRun {
   Case c;
   bool f32;
   bool withGradients;
+  std::string cpu;
 };
 
 void PrintTo(const OpRun &run, std::ostream *os) {
-  *os << run.c.name << (run.f32 ? " in f32" : " in f64");
+  *os << run.c.name << (run.f32 ? " in f32" : " in f64") << " for " << run.cpu;
 }
 
 class JITOp : public ::testing::TestWithParam<OpRun> {};
 
 TEST_P(JITOp, MatchesTheInterpreter) {
   const OpRun &run = GetParam();
+  if (!hostRuns(run.cpu))
+    GTEST_SKIP() << "this host cannot run code for " << run.cpu;
   std::string body = run.c.body;
   if (run.f32)
     for (size_t p = body.find("f64"); p != std::string::npos; p = body.find("f64", p))
@@ -97,25 +103,28 @@ TEST_P(JITOp, MatchesTheInterpreter) {
     fn = passes::differentiate(*module, *fn, "train_step", diags);
   ASSERT_TRUE(fn);
   std::map<std::string, Domain> domains(run.c.domains.begin(), run.c.domains.end());
-  compareRuns(*fn, drawArguments(*fn, domains, 5), {}, sources, diags, run.f32 ? 1e-5 : 1e-12);
+  compareRuns(*fn, drawArguments(*fn, domains, 5), {}, sources, diags, run.f32 ? 1e-5 : 1e-12,
+              run.cpu);
   for (const Diagnostic *d : diags.sorted())
     ADD_FAILURE() << diags.format(*d);
 }
 
 std::vector<OpRun> opRuns() {
   std::vector<OpRun> runs;
-  for (bool f32 : {false, true}) {
-    for (const Case &c : differentiableCases())
-      runs.push_back({c, f32, true});
-    for (const Case &c : gradientFreeCases())
-      runs.push_back({c, f32, false});
-  }
+  for (const std::string &cpu : testTargets())
+    for (bool f32 : {false, true}) {
+      for (const Case &c : differentiableCases())
+        runs.push_back({c, f32, true, cpu});
+      for (const Case &c : gradientFreeCases())
+        runs.push_back({c, f32, false, cpu});
+    }
   return runs;
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, JITOp, ::testing::ValuesIn(opRuns()),
                          [](const ::testing::TestParamInfo<OpRun> &info) {
-                           return info.param.c.name + (info.param.f32 ? "_f32" : "_f64");
+                           return info.param.c.name + (info.param.f32 ? "_f32" : "_f64") +
+                                  targetSuffix(info.param.cpu);
                          });
 
 TEST(JITOp, EveryOpIsCovered) {
@@ -130,21 +139,26 @@ TEST(JITOp, EveryOpIsCovered) {
         << "no JIT test for " << opInfo(OpKind(i)).name;
 }
 
-class JITNetwork : public ::testing::TestWithParam<std::tuple<std::filesystem::path, bool>> {};
+class JITNetwork
+    : public ::testing::TestWithParam<std::tuple<std::filesystem::path, bool, std::string>> {};
 
 TEST_P(JITNetwork, TrainStepMatchesTheInterpreter) {
-  auto [path, f64] = GetParam();
+  auto [path, f64, cpu] = GetParam();
+  if (!hostRuns(cpu))
+    GTEST_SKIP() << "this host cannot run code for " << cpu;
   std::unique_ptr<Network> net = loadNetwork(path, f64);
   ASSERT_TRUE(net);
   compareRuns(*net->step, networkArguments(*net->step, net->bindings), net->bindings, net->sources,
-              net->diags, f64 ? 1e-12 : 1e-5);
+              net->diags, f64 ? 1e-12 : 1e-5, cpu);
 }
 
 INSTANTIATE_TEST_SUITE_P(Scripts, JITNetwork,
                          ::testing::Combine(::testing::ValuesIn(networkScripts()),
-                                            ::testing::Bool()),
+                                            ::testing::Bool(), ::testing::ValuesIn(testTargets())),
                          [](const auto &info) {
-                           return networkTestName(std::get<0>(info.param), std::get<1>(info.param));
+                           return networkTestName(std::get<0>(info.param),
+                                                  std::get<1>(info.param)) +
+                                  targetSuffix(std::get<2>(info.param));
                          });
 
 TEST(JIT, LabelsOutOfRangeAreReportedAtTheOp) {

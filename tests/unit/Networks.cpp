@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 namespace nabla {
@@ -92,17 +94,39 @@ void expectClose(const Tensor &actual, const Tensor &expected, double rtol,
   }
 }
 
-codegen::Compiler &testCompiler() {
-  static std::unique_ptr<codegen::Compiler> compiler = [] {
+std::vector<std::string> testTargets() { return {"native", "x86-64-v3"}; }
+
+std::string targetSuffix(const std::string &cpu) {
+  if (cpu == "native")
+    return "";
+  std::string suffix = "_" + cpu;
+  std::replace(suffix.begin(), suffix.end(), '-', '_');
+  return suffix;
+}
+
+bool hostRuns(const std::string &cpu) {
+  std::string error;
+  std::optional<codegen::Target> target = codegen::targetFor(cpu, error);
+  return target && codegen::missingFeatures(*target).empty();
+}
+
+codegen::Compiler &testCompiler(const std::string &cpu) {
+  static std::map<std::string, std::unique_ptr<codegen::Compiler>> compilers;
+  std::unique_ptr<codegen::Compiler> &compiler = compilers[cpu];
+  if (!compiler) {
     std::string error;
-    auto made = codegen::Compiler::create(codegen::CompileOptions{}, error);
-    EXPECT_TRUE(made) << error;
-    return made;
-  }();
+    codegen::CompileOptions options;
+    std::optional<codegen::Target> target = codegen::targetFor(cpu, error);
+    EXPECT_TRUE(target) << error;
+    if (target)
+      options.target = *target;
+    compiler = codegen::Compiler::create(options, error);
+    EXPECT_TRUE(compiler) << error;
+  }
   return *compiler;
 }
 
-void compareWithInterpreter(const std::string &text, bool f64) {
+void compareWithInterpreter(const std::string &text, bool f64, const std::string &cpu) {
   SourceManager sources;
   DiagnosticEngine diags(sources);
   auto module = ir::parseIR(sources, sources.addBuffer("case.nnir", text), diags);
@@ -114,7 +138,7 @@ void compareWithInterpreter(const std::string &text, bool f64) {
     pointers.push_back(&t);
   auto reference = ir::Interpreter(diags).run(fn, pointers, {});
   ASSERT_TRUE(reference);
-  codegen::CompiledStep *step = testCompiler().compile(fn, {}, sources, diags);
+  codegen::CompiledStep *step = testCompiler(cpu).compile(fn, {}, sources, diags);
   ASSERT_TRUE(step);
   auto compiled = step->run(pointers, diags);
   ASSERT_TRUE(compiled);

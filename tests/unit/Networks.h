@@ -43,13 +43,22 @@ std::vector<Tensor> networkArguments(const ir::Function &fn, const ir::SymbolBin
 void expectClose(const Tensor &actual, const Tensor &expected, double rtol,
                  const std::string &what);
 
-/// One JIT for all the tests of the binary.
-codegen::Compiler &testCompiler();
+/// The CPUs the JIT-against-interpreter tests compile for: the host
+/// ("native") and x86-64-v3 (AVX2), so that an AVX-512 host runs the AVX2
+/// code paths too (an AVX2 host runs both as well).
+std::vector<std::string> testTargets();
+/// "" for native, "_x86_64_v3" for x86-64-v3: appended to test names.
+std::string targetSuffix(const std::string &cpu);
+/// Whether the host can run code for `cpu` (tests for it are skipped if not).
+bool hostRuns(const std::string &cpu);
+
+/// One JIT per target for all the tests of the binary.
+codegen::Compiler &testCompiler(const std::string &cpu = "native");
 
 /// Parses the IR text `text`, runs its @forward on networkArguments through
-/// the JIT and the interpreter, and expects every result to agree within
-/// 1e-12 (f64) or 1e-5 (f32) of the largest magnitude.
-void compareWithInterpreter(const std::string &text, bool f64);
+/// the JIT (for `cpu`) and the interpreter, and expects every result to
+/// agree within 1e-12 (f64) or 1e-5 (f32) of the largest magnitude.
+void compareWithInterpreter(const std::string &text, bool f64, const std::string &cpu = "native");
 
 /// Compiles the training step of `script` (f32) with B = `batch`, runs it
 /// with 1, 2 and 3 threads, and expects the same bits every time.

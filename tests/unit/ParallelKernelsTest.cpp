@@ -3,7 +3,8 @@
 // Large reductions (split over axis 0, with partial results when axis 0 is
 // reduced, and with runs of axes merged) and large fused element-wise
 // groups (axes merged where the broadcasts allow, long rows split) against
-// the interpreter, at sizes that take those paths, in f32 and f64.
+// the interpreter, at sizes that take those paths, in f32 and f64, for the
+// host's CPU and for x86-64-v3.
 //
 //===----------------------------------------------------------------------===//
 #include "Networks.h"
@@ -14,10 +15,16 @@
 namespace nabla {
 namespace {
 
-class ParallelKernels : public ::testing::TestWithParam<bool> {};
+class ParallelKernels : public ::testing::TestWithParam<std::tuple<bool, std::string>> {
+protected:
+  bool f64() const { return std::get<0>(GetParam()); }
+  const std::string &cpu() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(ParallelKernels, LargeReductionsMatchTheInterpreter) {
-  const char *dt = GetParam() ? "f64" : "f32";
+  if (!hostRuns(cpu()))
+    GTEST_SKIP() << "this host cannot run code for " << cpu();
+  const char *dt = f64() ? "f64" : "f32";
   // 40 x 12 x 24 x 30 = 345,600 elements: above the size that splits.
   std::string text =
       fmt::format("func @forward {{\n  input %x : {0}[40, 12, 24, 30]\n  input %v : {0}[300000]\n"
@@ -32,11 +39,13 @@ TEST_P(ParallelKernels, LargeReductionsMatchTheInterpreter) {
                   "  output lead = %lead\n  output all = %all\n  output flat = %flat\n"
                   "  output lse = %lse\n}}\n",
                   dt);
-  compareWithInterpreter(text, GetParam());
+  compareWithInterpreter(text, f64(), cpu());
 }
 
 TEST_P(ParallelKernels, LargeFusedGroupsMatchTheInterpreter) {
-  const char *dt = GetParam() ? "f64" : "f32";
+  if (!hostRuns(cpu()))
+    GTEST_SKIP() << "this host cannot run code for " << cpu();
+  const char *dt = f64() ? "f64" : "f32";
   // A per-channel bias (mergeable trailing axes), a per-column scale (not
   // mergeable with the axis before it), and a flat chain long enough to
   // split into rows.
@@ -58,11 +67,15 @@ TEST_P(ParallelKernels, LargeFusedGroupsMatchTheInterpreter) {
                   "  }}\n"
                   "  output r = %r\n  output z = %z\n  output t = %t\n}}\n",
                   dt);
-  compareWithInterpreter(text, GetParam());
+  compareWithInterpreter(text, f64(), cpu());
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, ParallelKernels, ::testing::Bool(),
-                         [](const auto &info) { return info.param ? "f64" : "f32"; });
+INSTANTIATE_TEST_SUITE_P(Types, ParallelKernels,
+                         ::testing::Combine(::testing::Bool(), ::testing::ValuesIn(testTargets())),
+                         [](const auto &info) {
+                           return std::string(std::get<0>(info.param) ? "f64" : "f32") +
+                                  targetSuffix(std::get<1>(info.param));
+                         });
 
 } // namespace
 } // namespace nabla

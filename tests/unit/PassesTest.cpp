@@ -130,7 +130,7 @@ TEST_P(PipelineOnNetwork, MemoryPlanNeverOverlapsLiveValues) {
   ASSERT_TRUE(net);
   Function *fn = optimizedStep(*net);
   std::string error;
-  auto plan = codegen::MemoryPlan::plan(*fn, net->bindings, error);
+  auto plan = codegen::MemoryPlan::plan(*fn, net->bindings, codegen::hostTarget(), error);
   ASSERT_TRUE(plan) << error;
   const auto &buffers = plan->buffers();
   auto overlapBytes = [](size_t a, size_t an, size_t b, size_t bn) {

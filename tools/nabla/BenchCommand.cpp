@@ -163,7 +163,7 @@ int bench(const cli::Options &options) {
   llvm::raw_ostream &os = llvm::outs();
   os << fmt::format("@{} of {} for {}, -O{}, {}\n\n", fn->name, options.script,
                     codegen::describeBindings(bindings), options.optLevel,
-                    options.interp ? "the interpreter" : codegen::hostTarget().cpu);
+                    options.interp ? "the interpreter" : executor->compiler()->target().cpu);
   driver::printTimes(c, executor->compiler() ? &executor->compiler()->times() : nullptr, os);
   double perStep = seconds / double(steps);
   os << fmt::format("\n{} steps: {:.2f} us per step, {:.0f} steps/s, {:.0f} samples/s\n", steps,

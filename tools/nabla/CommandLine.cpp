@@ -1,5 +1,6 @@
 #include "CommandLine.h"
 
+#include "codegen/Target.h"
 #include "passes/Pipeline.h"
 #include "runtime/Version.h"
 
@@ -166,6 +167,16 @@ const std::vector<OptionSpec> &optionSpecs() {
          std::string err = parseInt(v, 1, 1024, n);
          o.threads = static_cast<int>(n);
          return err;
+       }},
+      {"--cpu", true, compile,
+       "NAME         the CPU to compile for: an LLVM CPU name (haswell, x86-64-v3,\n"
+       "                   skylake-avx512, znver4, ...) or native (default)",
+       [](Options &o, std::string_view v) {
+         std::string error;
+         if (!codegen::targetFor(v, error))
+           return error;
+         o.cpu = std::string(v);
+         return std::string();
        }},
       {"--interp", false, compile, "            run on the reference interpreter, not the JIT",
        [](Options &o, std::string_view) {

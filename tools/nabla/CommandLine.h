@@ -32,6 +32,7 @@ struct Options {
   int verbose = 0;                                  ///< -v, --verbose N
   bool timePasses = false;                          ///< --time-passes
   bool profile = false;                             ///< bench --profile: time each kernel
+  std::string cpu = "native";                       ///< --cpu NAME: the CPU to generate code for
 
   // The IR pass pipeline (every command that compiles).
   bool printIRAfterAll = false;                   ///< --print-ir-after-all

@@ -307,4 +307,29 @@ void printTimes(const Compilation &c, const codegen::CompileTimes *codegen, llvm
   os.flush();
 }
 
+std::unique_ptr<codegen::Compiler> createCompiler(const cli::Options &options, bool toRun) {
+  codegen::CompileOptions o = compileOptions(options);
+  if (std::string why = codegen::whyHostCannotRun(o.target); toRun && !why.empty()) {
+    llvm::errs() << "nabla: error: " << why << "\n";
+    return nullptr;
+  }
+  std::string error;
+  std::unique_ptr<codegen::Compiler> compiler = codegen::Compiler::create(o, error);
+  if (!compiler)
+    llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
+  return compiler;
+}
+
+codegen::CompileOptions compileOptions(const cli::Options &options) {
+  codegen::CompileOptions o;
+  o.optLevel = options.optLevel;
+  o.verbose = options.verbose;
+  o.profile = options.profile;
+  std::string error;
+  // The name was checked when the command line was parsed.
+  if (std::optional<codegen::Target> target = codegen::targetFor(options.cpu, error))
+    o.target = *target;
+  return o;
+}
+
 } // namespace nabla::driver

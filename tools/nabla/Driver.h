@@ -95,6 +95,15 @@ std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,
 bool bindSizes(const ir::Function &fn, const std::vector<std::pair<std::string, int64_t>> &sizes,
                int64_t fallback, ir::SymbolBindings &bindings);
 
+/// The code generator's options from the command line: -O, -v, --profile
+/// and the target of --cpu (checked when the command line was parsed).
+codegen::CompileOptions compileOptions(const cli::Options &options);
+
+/// A code generator for the command line's options; null after printing
+/// why not. With `toRun` (every command but dump) the host must be able to
+/// run code for --cpu's target: an error naming the features it lacks.
+std::unique_ptr<codegen::Compiler> createCompiler(const cli::Options &options, bool toRun);
+
 /// Prints c.times (and the code generator's) as `--time-passes` asks.
 void printTimes(const Compilation &c, const codegen::CompileTimes *codegen, llvm::raw_ostream &os);
 

@@ -65,7 +65,8 @@ static int dumpMemoryPlan(const cli::Options &options, driver::Compilation &c,
   if (!dumpBindings(options, c, fn, bindings))
     return driver::kUsageError;
   std::string error;
-  std::optional<codegen::MemoryPlan> plan = codegen::MemoryPlan::plan(fn, bindings, error);
+  std::optional<codegen::MemoryPlan> plan =
+      codegen::MemoryPlan::plan(fn, bindings, driver::compileOptions(options).target, error);
   if (!plan) {
     llvm::errs() << options.script << ": error: " << error << "\n";
     return driver::kUserError;
@@ -79,14 +80,9 @@ static int dumpMachineCode(const cli::Options &options, driver::Compilation &c,
   ir::SymbolBindings bindings;
   if (!dumpBindings(options, c, fn, bindings))
     return driver::kUsageError;
-  codegen::CompileOptions compileOptions;
-  compileOptions.optLevel = options.optLevel;
-  std::string error;
-  auto compiler = codegen::Compiler::create(compileOptions, error);
-  if (!compiler) {
-    llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
+  auto compiler = driver::createCompiler(options, false);
+  if (!compiler)
     return driver::kUserError;
-  }
   std::optional<std::string> text = options.emit == "llvm"
                                         ? compiler->llvmIR(fn, bindings, c.sources, c.diags)
                                         : compiler->assembly(fn, bindings, c.sources, c.diags);

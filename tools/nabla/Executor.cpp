@@ -9,17 +9,8 @@ std::unique_ptr<Executor> Executor::create(const cli::Options &options, Compilat
   std::unique_ptr<Executor> e(new Executor(c));
   if (options.interp)
     return e;
-  codegen::CompileOptions compileOptions;
-  compileOptions.optLevel = options.optLevel;
-  compileOptions.verbose = options.verbose;
-  compileOptions.profile = options.profile;
-  std::string error;
-  e->compiler_ = codegen::Compiler::create(compileOptions, error);
-  if (!e->compiler_) {
-    llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
-    return nullptr;
-  }
-  return e;
+  e->compiler_ = createCompiler(options, true);
+  return e->compiler_ ? std::move(e) : nullptr;
 }
 
 std::optional<std::vector<Tensor>> Executor::run(const ir::Function &fn,

@@ -243,15 +243,9 @@ int train(const cli::Options &options) {
   }
   initializeArguments(*update, settings.seed, params, state);
 
-  codegen::CompileOptions compileOptions;
-  compileOptions.optLevel = options.optLevel;
-  compileOptions.verbose = options.verbose;
-  std::string error;
-  std::unique_ptr<codegen::Compiler> compiler = codegen::Compiler::create(compileOptions, error);
-  if (!compiler) {
-    llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
+  std::unique_ptr<codegen::Compiler> compiler = driver::createCompiler(options, true);
+  if (!compiler)
     return driver::kUserError;
-  }
   if (!options.quiet)
     llvm::errs() << fmt::format(
         "training {}: {} examples{}, batch {}, {}, {} epoch{}{}\n", options.script, train->size(),
