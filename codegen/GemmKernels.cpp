@@ -326,13 +326,16 @@ private:
     return {b_.CreateInBoundsGEP(k_.typeOf(g_.dt), bm_, index), g_.n, 0};
   }
 
-  /// The address of vector v of row i0 + r of C in panel p.
-  llvm::Value *cVector(llvm::Value *i0, llvm::Value *j0, llvm::Value *p, int64_t r, int64_t v) {
-    llvm::Value *row = b_.CreateNSWAdd(i0, k_.i64(r));
-    llvm::Value *column = b_.CreateNSWAdd(
-        j0, b_.CreateNSWAdd(b_.CreateNSWMul(p, k_.i64(g_.nr)), k_.i64(v * g_.width)));
-    llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(row, k_.i64(g_.n)), column);
+  /// The address of the tile of C at rows i0.. and panel p; its vector v
+  /// of row r is cVector(tile, r, v), a constant offset from it (one
+  /// address per tile for LLVM's loop strength reduction, not one per row).
+  llvm::Value *cTile(llvm::Value *i0, llvm::Value *j0, llvm::Value *p) {
+    llvm::Value *column = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
+    llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(i0, k_.i64(g_.n)), column);
     return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), c_, index);
+  }
+  llvm::Value *cVector(llvm::Value *tile, int64_t r, int64_t v) {
+    return b_.CreateConstInBoundsGEP1_64(k_.typeOf(g_.dt), tile, uint64_t(r * g_.n + v * g_.width));
   }
 
   /// A mask of the first `lanes` lanes.
@@ -369,14 +372,14 @@ private:
     auto lanesOf = [&](int64_t v) { return v == vectors - 1 ? lastLanes : g_.width; };
     llvm::Function *fn = b_.GetInsertBlock()->getParent();
     llvm::LLVMContext &ctx = b_.getContext();
+    llvm::Value *c = cTile(i0, j0, p);
     bool addToC = g_.accumulate || g_.kBlocks > 1;
     if (addToC)
       // The tile is added to C after the loop: fetch C meanwhile.
       for (int64_t r = 0; r < mr; ++r)
         for (int64_t v = 0; v < vectors; ++v)
-          b_.CreateIntrinsic(
-              llvm::Intrinsic::prefetch, {b_.getPtrTy()},
-              {cVector(i0, j0, p, r, v), b_.getInt32(1), b_.getInt32(3), b_.getInt32(1)});
+          b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                             {cVector(c, r, v), b_.getInt32(1), b_.getInt32(3), b_.getInt32(1)});
     // Each operand is one pointer that steps along k, the rows and vectors
     // of a step at constant offsets from it: few induction variables, so
     // LLVM's loop strength reduction has little to search.
@@ -441,8 +444,8 @@ private:
       std::vector<llvm::Value *> sums;
       for (int64_t r = 0; r < mr; ++r)
         for (int64_t v = 0; v < vectors; ++v)
-          sums.push_back(k_.add(vectorAt(cVector(i0, j0, p, r, v), lanesOf(v)),
-                                tile[size_t(r * vectors + v)]));
+          sums.push_back(
+              k_.add(vectorAt(cVector(c, r, v), lanesOf(v)), tile[size_t(r * vectors + v)]));
       b_.CreateBr(joined);
       b_.SetInsertPoint(joined);
       for (size_t i = 0; i < tile.size(); ++i) {
@@ -454,7 +457,7 @@ private:
     }
     for (int64_t r = 0; r < mr; ++r)
       for (int64_t v = 0; v < vectors; ++v)
-        vectorAt(cVector(i0, j0, p, r, v), lanesOf(v), tile[size_t(r * vectors + v)]);
+        vectorAt(cVector(c, r, v), lanesOf(v), tile[size_t(r * vectors + v)]);
   }
 
   /// Packs this K block of the task's column block of B: panel p holds,

@@ -41,18 +41,27 @@ void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStri
         llvm::Value *rowBlock = wholeStores ? b.CreateNSWSub(k.i64(rowBlocks - 1), step) : step;
         llvm::Value *r0 = b.CreateNSWMul(rowBlock, k.i64(width));
         llvm::Value *storeMask = k.lanesBelow(lanes, r0, k.i64(rows));
+        // The block's rows (those from `valid` on read as zeros) and where
+        // they and its columns start: every address below is one of these
+        // plus a constant, so LLVM's loop strength reduction has one
+        // induction variable to handle, not one per row and column.
+        std::vector<llvm::Value *> rowOk;
+        for (unsigned r = 0; r < lanes; ++r)
+          rowOk.push_back(splat(b.CreateICmpSLT(b.CreateAdd(r0, k.i64(r)), valid)));
+        llvm::Value *rowsFrom = k.maskedAddress(dt, src, b.CreateMul(r0, k.i64(srcStride)));
+        llvm::Value *columnsTo = k.maskedAddress(dt, dst, r0);
         llvm::Value *colBlocks = b.CreateSDiv(b.CreateNSWAdd(cols, k.i64(width - 1)), k.i64(width));
         k.loopBetween(k.i64(0), colBlocks, [&](llvm::Value *colBlock) {
           llvm::Value *c0 = b.CreateNSWMul(colBlock, k.i64(width));
-          llvm::Value *loadMask = k.lanesBelow(lanes, c0, cols);
+          llvm::Value *left = b.CreateNSWSub(cols, c0); // columns from c0 on
+          llvm::Value *loadMask = k.lanesBelow(lanes, k.i64(0), left);
+          llvm::Value *from = k.maskedAddress(dt, rowsFrom, c0);
+          llvm::Value *to = k.maskedAddress(dt, columnsTo, b.CreateMul(c0, k.i64(dstStride)));
           std::vector<llvm::Value *> v;
-          for (unsigned r = 0; r < lanes; ++r) {
-            llvm::Value *row = b.CreateAdd(r0, k.i64(r));
-            llvm::Value *mask = b.CreateAnd(loadMask, splat(b.CreateICmpSLT(row, valid)));
-            llvm::Value *from =
-                k.maskedAddress(dt, src, b.CreateAdd(b.CreateMul(row, k.i64(srcStride)), c0));
-            v.push_back(b.CreateMaskedLoad(vector, from, align, mask, zero));
-          }
+          for (unsigned r = 0; r < lanes; ++r)
+            v.push_back(b.CreateMaskedLoad(vector,
+                                           k.maskedAddress(dt, from, k.i64(int64_t(r) * srcStride)),
+                                           align, b.CreateAnd(loadMask, rowOk[r]), zero));
           for (unsigned h = lanes / 2; h >= 1; h /= 2) {
             std::vector<int> low, high;
             for (unsigned c = 0; c < lanes; ++c) {
@@ -69,14 +78,12 @@ void emitTranspose(KernelBuilder &k, DType dt, llvm::Value *src, int64_t srcStri
             v = std::move(next);
           }
           for (unsigned c = 0; c < lanes; ++c) {
-            llvm::Value *col = b.CreateAdd(c0, k.i64(c));
-            llvm::Value *mask = b.CreateAnd(storeMask, splat(b.CreateICmpSLT(col, cols)));
-            llvm::Value *to =
-                k.maskedAddress(dt, dst, b.CreateAdd(b.CreateMul(col, k.i64(dstStride)), r0));
+            llvm::Value *at = k.maskedAddress(dt, to, k.i64(int64_t(c) * dstStride));
             if (wholeStores)
-              b.CreateAlignedStore(v[c], to, align);
+              b.CreateAlignedStore(v[c], at, align);
             else
-              b.CreateMaskedStore(v[c], to, align, mask);
+              b.CreateMaskedStore(v[c], at, align,
+                                  b.CreateAnd(storeMask, splat(b.CreateICmpSLT(k.i64(c), left))));
           }
         });
       },
