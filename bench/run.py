@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Nabla against PyTorch (and OpenBLAS) on the same machine, in one run.
 
-usage: run.py NABLA [--repeats N] [--quick]
+usage: run.py NABLA [--repeats N] [--quick] [--cpu NAME ...]
 
 Each rate is measured --repeats times (default 3) for both sides, taking
-the median; the machine is shared, so single runs are noisy. Prints a
-Markdown table: each workload, both rates, the ratio, the target and whether
-it is met. PyTorch runs with one intra-op thread and with OPENBLAS_CORETYPE
-and OPENBLAS_L2_SIZE unset for its process only (its fastest correct
-setting here); everything else runs with the environment as it is.
+the median; the machine is shared, so single runs are noisy. Prints one
+Markdown table per CPU that Nabla compiles for: each workload, both rates,
+the ratio, the target and whether it is met. The CPUs are the host's
+(native) and, on an AVX-512 host, x86-64-v3 (AVX2), unless --cpu names
+them. Each table has the matching baseline: for native, PyTorch with one
+intra-op thread and OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for its
+process only (its fastest correct setting here); for an AVX2 table, PyTorch
+and OpenBLAS held to AVX2 as well (OPENBLAS_CORETYPE=Haswell,
+ATEN_CPU_CAPABILITY=avx2, DNNL_MAX_CPU_ISA=AVX2). Everything else runs with
+the environment as it is.
 """
 import argparse
 import os
@@ -28,10 +33,32 @@ CNN = os.path.join(HERE, "..", "examples", "fashion_cnn.nn")
 XOR = os.path.join(HERE, "..", "examples", "xor.nn")
 
 
-def torch_env(threads=None):
+# What holds PyTorch, oneDNN and OpenBLAS to AVX2, for the tables of AVX2 code.
+AVX2_BASELINE = {"OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
+                 "DNNL_MAX_CPU_ISA": "AVX2"}
+# CPU names whose code is AVX2 at most (their tables take the AVX2 baseline).
+AVX2_CPUS = {"x86-64-v3", "haswell", "broadwell", "skylake", "znver1", "znver2", "znver3",
+             "alderlake"}
+
+
+def host_flags():
+    """The host CPU's flags from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def torch_env(threads=None, avx2=False):
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
+    if avx2:
+        env.update(AVX2_BASELINE)
     if threads:
         env["OPENBLAS_NUM_THREADS"] = str(threads)
     return env
@@ -53,18 +80,29 @@ def median(samples):
 
 
 class Bench:
-    def __init__(self, nabla, repeats, quick):
+    """The rows of one table: Nabla compiling for `cpu` against the baseline
+    that matches it."""
+
+    def __init__(self, nabla, repeats, quick, cpu):
         self.nabla = nabla
         self.repeats = repeats
         self.quick = quick
+        self.cpu = cpu
+        self.avx2 = cpu in AVX2_CPUS
         self.rows = []
         self.temp = tempfile.mkdtemp(prefix="nabla-bench-")
         self.cache = os.path.join(self.temp, "kernel-cache")
         self.env = dict(os.environ, NABLA_CACHE_DIR=self.cache)
 
+    def nabla_cmd(self, args):
+        return [self.nabla] + args + ["--cpu", self.cpu]
+
     def nabla_run(self, args):
-        out, _ = run_rss([self.nabla] + args, self.env)
+        out, _ = run_rss(self.nabla_cmd(args), self.env)
         return out
+
+    def torch_env(self, threads=None):
+        return torch_env(threads, self.avx2)
 
     def row(self, workload, unit, ours, theirs, target, higher_is_better=True, baseline="PyTorch"):
         ratio = ours / theirs if higher_is_better else theirs / ours
@@ -78,13 +116,13 @@ class Bench:
         ours, theirs, rss_ours, rss_theirs = [], [], [], []
         for _ in range(self.repeats):
             csv = os.path.join(self.temp, "mlp.csv")
-            out, rss = run_rss([self.nabla, "train", MLP, "--batch", str(batch), "--quiet",
-                                "--metrics", csv], self.env)
+            out, rss = run_rss(self.nabla_cmd(["train", MLP, "--batch", str(batch), "--quiet",
+                                                "--metrics", csv]), self.env)
             with open(csv) as f:
                 last = f.read().strip().splitlines()[-1].split(",")
             ours.append(float(last[-2]))
             rss_ours.append(rss)
-            out, rss = run_rss([PYTHON, TORCH, "mlp", str(batch)], torch_env())
+            out, rss = run_rss([PYTHON, TORCH, "mlp", str(batch)], self.torch_env())
             theirs.append(float(out))
             rss_theirs.append(rss)
         self.row(f"MLP 784-512-256-10, Adam, B={batch}", "samples/s", median(ours),
@@ -98,11 +136,11 @@ class Bench:
         ours, theirs = [], []
         for _ in range(self.repeats):
             csv = os.path.join(self.temp, "cnn.csv")
-            run_rss([self.nabla, "train", CNN, "--epochs", "1", "--quiet", "--metrics", csv],
+            run_rss(self.nabla_cmd(["train", CNN, "--epochs", "1", "--quiet", "--metrics", csv]),
                     self.env)
             with open(csv) as f:
                 ours.append(float(f.read().strip().splitlines()[-1].split(",")[-2]))
-            settings = [(1, torch_env()), (os.cpu_count(), torch_env(1))]
+            settings = [(1, self.torch_env()), (os.cpu_count(), self.torch_env(1))]
             theirs.append(max(float(run_rss([PYTHON, TORCH, "cnn", "64", str(steps), str(t)],
                                             env)[0]) for t, env in settings))
         self.row("CNN conv32-pool-conv64-pool-128-10, Adam, B=64", "samples/s", median(ours),
@@ -113,7 +151,7 @@ class Bench:
         for _ in range(self.repeats):
             out = self.nabla_run(["bench", XOR, "--steps", "2000000"])
             ours.append(float(re.search(r"([\d.]+) steps/s", out).group(1)))
-            out, _ = run_rss([PYTHON, TORCH, "xor", "3000"], torch_env())
+            out, _ = run_rss([PYTHON, TORCH, "xor", "3000"], self.torch_env())
             theirs.append(float(out))
         self.row("XOR 2-8-1, SGD, full batch", "steps/s", median(ours), median(theirs), target)
 
@@ -132,7 +170,7 @@ class Bench:
             micros = float(re.search(r"([\d.]+) us per step", out).group(1))
             ours.append(flops / (micros * 1e-6) / 1e9)
             out, _ = run_rss([PYTHON, TORCH, "sgemm", str(m), str(n), str(k), str(int(ta)),
-                              str(int(tb)), str(steps)], torch_env(threads))
+                              str(int(tb)), str(steps)], self.torch_env(threads))
             theirs.append(float(out))
         self.row(f"matmul {label}", "GFLOP/s", median(ours), median(theirs), "≥ 0.9",
                  baseline="OpenBLAS")
@@ -146,9 +184,17 @@ class Bench:
                 samples.append(float(re.search(r"^total\s+([\d.]+)", out, re.M).group(1)))
         return median(cold), median(warm)
 
-    def report(self, rss, compile_ms, threads, host):
-        print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-              f"LLVM host CPU {host}; {threads} threads for Nabla and OpenBLAS.\n")
+    def report(self, rss, compile_ms, threads, host, machine):
+        if self.cpu == "native":
+            print(f"Nabla compiling for the host's CPU ({host}); PyTorch and OpenBLAS as they "
+                  f"choose for it.\n")
+        else:
+            baseline = (", PyTorch and OpenBLAS held to AVX2 (" +
+                        ", ".join(f"{k}={v}" for k, v in AVX2_BASELINE.items()) + ")"
+                        if self.avx2 else "")
+            print(f"Nabla compiling with --cpu {self.cpu}{baseline}.\n")
+        print(f"Machine: {machine}, {os.cpu_count()} cores, LLVM host CPU {host}; "
+              f"{threads} threads for Nabla and OpenBLAS.\n")
         print("| workload | Nabla | baseline | ratio | target | met |")
         print("|---|---|---|---|---|---|")
         for workload, unit, ours, theirs, baseline, ratio, target in self.rows:
@@ -166,22 +212,33 @@ class Bench:
               f"{ours / theirs:.2f}× | ≤ 0.5× | {'yes' if ours <= 0.5 * theirs else 'NO'} |")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("nabla")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke test)")
-    args = parser.parse_args()
-    bench = Bench(os.path.abspath(args.nabla), args.repeats, args.quick)
-    out = bench.nabla_run(["bench", XOR, "--steps", "1"])
-    host = re.search(r"-O\d, (\S+)", out).group(1)
+def host_cpu(nabla):
+    """LLVM's name for the host CPU, as nabla bench prints it."""
+    out, _ = run_rss([nabla, "bench", XOR, "--steps", "1"])
+    return re.search(r"-O\d, (\S+)", out).group(1)
+
+
+def machine_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def table(nabla, repeats, quick, cpu, host, machine):
+    """Measures every row for code compiled for `cpu` and prints its table."""
+    bench = Bench(nabla, repeats, quick, cpu)
     threads = os.cpu_count()
-    print("measuring (medians of %d runs)..." % args.repeats, file=sys.stderr)
+    print(f"measuring for --cpu {cpu} (medians of {repeats} runs)...", file=sys.stderr)
     rss = bench.mlp(128, "≥ 1.6")
     bench.mlp(32, "≥ 3")
     bench.cnn("≥ 1.5")
     bench.xor("≥ 100")
-    # The MLP's matmuls at B=128, forward and backward, and a large square one.
+    # The MLP's matmuls at B=128, forward and backward, and large square ones.
     for m, n, k, ta, tb, label in [
             (128, 512, 784, False, False, "128×784 · 784×512 (layer 1)"),
             (128, 256, 512, False, False, "128×512 · 512×256 (layer 2)"),
@@ -189,11 +246,31 @@ def main():
             (784, 512, 128, True, False, "784×128 · 128×512 (∂W1, Aᵀ)"),
             (512, 256, 128, True, False, "512×128 · 128×256 (∂W2, Aᵀ)"),
             (128, 512, 256, False, True, "128×256 · 256×512 (∂h1, Bᵀ)"),
-            (1024, 1024, 1024, False, False, "1024×1024 · 1024×1024")]:
+            (1024, 1024, 1024, False, False, "1024×1024 · 1024×1024"),
+            (2048, 2048, 2048, False, False, "2048×2048 · 2048×2048")]:
         bench.matmul(m, n, k, ta, tb, label, threads)
     compile_ms = bench.compile_times()
-    bench.report(rss, compile_ms, threads, host)
+    bench.report(rss, compile_ms, threads, host, machine)
     shutil.rmtree(bench.temp, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("nabla")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke test)")
+    parser.add_argument("--cpu", action="append",
+                        help="a CPU to compile for (repeatable; default: native, and "
+                             "x86-64-v3 on an AVX-512 host)")
+    args = parser.parse_args()
+    nabla = os.path.abspath(args.nabla)
+    cpus = args.cpu or (["native", "x86-64-v3"] if "avx512f" in host_flags() else ["native"])
+    host, machine = host_cpu(nabla), machine_name()
+    for i, cpu in enumerate(cpus):
+        if i:
+            print()
+        print(f"### --cpu {cpu}" + (f" (the host, {host})" if cpu == "native" else "") + "\n")
+        table(nabla, args.repeats, args.quick, cpu, host, machine)
 
 
 if __name__ == "__main__":
