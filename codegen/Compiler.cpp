@@ -5,6 +5,7 @@
 #include "codegen/Optimizer.h"
 #include "codegen/Target.h"
 #include "ir/Printer.h"
+#include "runtime/FloatMode.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/Version.h"
 
@@ -111,7 +112,10 @@ bool CompiledStep::runInto(const std::vector<const Tensor *> &args,
     r[i] = results[i]->raw();
   auto *status = reinterpret_cast<StepStatus *>(arena_.get());
   *status = StepStatus{};
-  entry_(a, r, reinterpret_cast<char *>(arena_.get()));
+  {
+    CompiledCodeFloatMode mode; // subnormals flushed (runtime/FloatMode.h)
+    entry_(a, r, reinterpret_cast<char *>(arena_.get()));
+  }
   if (status->failedOp >= 0) {
     const OpSummary &op = ops_[size_t(status->failedOp)];
     diags.error(op.loc, "{}: label {} at position {} is outside [0, {})", op.name, status->value,

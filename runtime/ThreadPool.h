@@ -2,11 +2,16 @@
 //
 // Compiled kernels split their outer loops into tasks and call one C entry
 // point, nabla_parallel_for, which runs the tasks on a fixed pool of threads
-// (the calling thread is one of them) and returns when all are done. Tasks
-// are dealt out statically, thread t taking the t-th contiguous share, and
-// each task writes its own outputs: results do not depend on the thread
-// count. Between parallel loops the workers spin briefly (steps run kernels
-// back to back) and then sleep.
+// (the calling thread is one of them) and returns when all are done. Each
+// thread takes chunks of tasks from a shared counter as it becomes free, so
+// a thread the OS delays (another process on its core) takes fewer; each
+// task writes its own outputs, so results do not depend on which thread ran
+// it, nor on the thread count. When the caller still waits long for another
+// thread's chunk, the OS has taken that thread's core: the caller then runs
+// loops alone for a spell (longer while stalls go on, up to 1.28 s)
+// before trying its workers again. Between loops the workers spin briefly
+// (steps run kernels back to back) and then sleep; waiting callers yield.
+// Workers run compiled code's floating-point mode (runtime/FloatMode.h).
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -200,23 +200,5 @@ TEST(ThreadPool, ResultsAreTheSameBitsWhateverTheThreadCount) {
   expectSameBitsForAnyThreadCount(std::string(NABLA_SOURCE_DIR) + "/examples/fashion_mlp.nn", 96);
 }
 
-TEST(ThreadPool, RunsEveryTaskOnce) {
-  for (int threads : {1, 2, 5}) {
-    setParallelThreads(threads);
-    std::vector<int> hits(1000, 0);
-    nabla_parallel_for(
-        [](void *context, int64_t begin, int64_t end) {
-          auto &h = *static_cast<std::vector<int> *>(context);
-          for (int64_t i = begin; i < end; ++i)
-            ++h[size_t(i)];
-        },
-        &hits, 1000);
-    for (int h : hits)
-      ASSERT_EQ(h, 1) << threads << " threads";
-    EXPECT_EQ(parallelThreads(), threads);
-  }
-  setParallelThreads(0);
-}
-
 } // namespace
 } // namespace nabla

@@ -178,6 +178,12 @@ const std::vector<OptionSpec> &optionSpecs() {
          o.cpu = std::string(v);
          return std::string();
        }},
+      {"--ieee-subnormals", false, compile,
+       "  compiled code keeps IEEE subnormals (default: flushed to zero)",
+       [](Options &o, std::string_view) {
+         o.ieeeSubnormals = true;
+         return std::string();
+       }},
       {"--interp", false, compile, "            run on the reference interpreter, not the JIT",
        [](Options &o, std::string_view) {
          o.interp = true;

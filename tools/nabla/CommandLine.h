@@ -33,6 +33,7 @@ struct Options {
   bool timePasses = false;                          ///< --time-passes
   bool profile = false;                             ///< bench --profile: time each kernel
   std::string cpu = "native";                       ///< --cpu NAME: the CPU to generate code for
+  bool ieeeSubnormals = false; ///< --ieee-subnormals: compiled code keeps subnormals
 
   // The IR pass pipeline (every command that compiles).
   bool printIRAfterAll = false;                   ///< --print-ir-after-all

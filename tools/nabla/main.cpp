@@ -2,6 +2,7 @@
 #include "CommandLine.h"
 #include "Commands.h"
 
+#include "runtime/FloatMode.h"
 #include "runtime/ThreadPool.h"
 
 #include <llvm/Support/thread.h>
@@ -17,6 +18,7 @@ int runTool(int argc, char **argv) {
   const nabla::cli::Options &options = *parsed.options;
   if (options.threads > 0)
     nabla::setParallelThreads(options.threads);
+  nabla::setFlushSubnormals(!options.ieeeSubnormals);
   switch (options.command) {
   case nabla::cli::Command::Check: return nabla::commands::check(options);
   case nabla::cli::Command::Dump: return nabla::commands::dump(options);
