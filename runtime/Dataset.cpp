@@ -146,20 +146,28 @@ void Dataset::gather(const std::vector<int64_t> &order, int64_t begin, int64_t n
   for (size_t i = 0; i < names_.size(); ++i) {
     const Examples &all = examples_[i];
     if (all.compact()) {
-      // Bytes become the input's floats here, batch by batch.
+      // Bytes become the input's floats here, batch by batch, through a
+      // table of the 256 values a byte can give (the same numbers as
+      // converting each, at a fraction of the cost: the step waits on it).
       size_t each = all.bytes.size() / size_t(count_);
       Tensor &out = batch[i];
+      double asDouble[256];
+      float asFloat[256];
+      for (int v = 0; v < 256; ++v) {
+        asDouble[v] = double(v) * all.scale;
+        asFloat[v] = float(asDouble[v]);
+      }
       for (int64_t k = 0; k < n; ++k) {
         const uint8_t *src = all.bytes.data() + size_t(order[size_t(begin + k)]) * each;
         int64_t base = k * int64_t(each);
         if (out.dtype() == DType::F32) {
           float *dst = out.data<float>() + base;
           for (size_t e = 0; e < each; ++e)
-            dst[e] = float(double(src[e]) * all.scale);
+            dst[e] = asFloat[src[e]];
         } else {
           double *dst = out.data<double>() + base;
           for (size_t e = 0; e < each; ++e)
-            dst[e] = double(src[e]) * all.scale;
+            dst[e] = asDouble[src[e]];
         }
       }
       continue;
