@@ -1,7 +1,7 @@
 # Nabla's set-up, build and test commands. On a fresh Debian 12 machine:
 #   make run    installs what is needed, builds, runs the main example
 #   make test   installs what is needed, builds, runs every test
-#   make bench  Nabla against PyTorch on this machine
+#   make bench  Nabla against PyTorch and JAX on this machine
 # (tools/install-deps.sh installs the Debian packages; it skips installed ones.)
 
 SHELL := /bin/bash
@@ -45,11 +45,15 @@ run: build
 	$(BUILD)/nabla train examples/fashion_mlp.nn --save $(RUN_DIR)/fashion_mlp.safetensors \
 	  --metrics $(RUN_DIR)/fashion_mlp.csv --plot $(RUN_DIR)/fashion_mlp.svg
 
-# Nabla against PyTorch and OpenBLAS on this machine (bench/run.py); the
-# table it prints is what docs/performance.md shows.
+# Nabla against PyTorch, JAX and OpenBLAS on this machine (bench/run.py), with
+# the machine's FMA peak and bandwidth (bench/peak.cpp) for the roofline; JAX
+# runs in a virtual environment under the build folder (tools/bench-venv.sh).
+# The tables it prints are what docs/performance.md shows.
 bench: build
-	@tools/install-deps.sh --data
-	/usr/bin/python3 bench/run.py $(BUILD)/nabla
+	@tools/install-deps.sh --bench
+	tools/bench-venv.sh $(BUILD)/bench-venv
+	/usr/bin/python3 bench/run.py $(BUILD)/nabla --jax $(BUILD)/bench-venv/bin/python \
+	  --peak $(BUILD)/bench/nabla_peak
 
 test: test-release test-asan fuzz
 

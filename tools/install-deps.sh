@@ -3,7 +3,9 @@
 # Packages already installed are skipped, so running it again costs one dpkg query.
 #
 #   tools/install-deps.sh            build and test dependencies
-#   tools/install-deps.sh --data     also the Fashion-MNIST dataset (make run, make test, make bench)
+#   tools/install-deps.sh --data     also the Fashion-MNIST dataset (make run, make test)
+#   tools/install-deps.sh --bench    the dataset and python3-venv, for make bench's JAX
+#                                    virtual environment (tools/bench-venv.sh)
 set -euo pipefail
 
 packages=(
@@ -16,9 +18,10 @@ packages=(
   # PyTorch, and OpenBLAS for PyTorch's (and the matmul benchmark's) BLAS.
   python3 python3-numpy python3-torch libopenblas0-pthread
 )
-if [[ "${1:-}" == "--data" ]]; then
-  packages+=(dataset-fashion-mnist)
-fi
+case "${1:-}" in
+  --data) packages+=(dataset-fashion-mnist) ;;
+  --bench) packages+=(dataset-fashion-mnist python3-venv) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
