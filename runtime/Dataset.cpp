@@ -2,6 +2,7 @@
 #include "ir/Labels.h"
 #include "runtime/DataSources.h"
 #include "runtime/Random.h"
+#include "runtime/ThreadPool.h"
 
 #include <cstring>
 #include <numeric>
@@ -141,6 +142,40 @@ void Dataset::prepareBatch(int64_t n, std::vector<Tensor> &batch) const {
   }
 }
 
+namespace {
+
+/// One batch's examples from compact byte data, converted through a table.
+struct ByteGather {
+  const uint8_t *bytes;
+  size_t each; ///< bytes per example
+  const std::vector<int64_t> *order;
+  int64_t begin; ///< the batch's first position in `order`
+  Tensor *out;
+  double asDouble[256];
+  float asFloat[256];
+};
+
+/// Examples [first, last) of the batch (a task of the thread pool; each
+/// writes its own rows of the batch).
+void gatherBytes(void *context, int64_t first, int64_t last) {
+  const ByteGather &job = *static_cast<const ByteGather *>(context);
+  for (int64_t k = first; k < last; ++k) {
+    const uint8_t *src = job.bytes + size_t((*job.order)[size_t(job.begin + k)]) * job.each;
+    size_t base = size_t(k) * job.each;
+    if (job.out->dtype() == DType::F32) {
+      float *dst = job.out->data<float>() + base;
+      for (size_t e = 0; e < job.each; ++e)
+        dst[e] = job.asFloat[src[e]];
+    } else {
+      double *dst = job.out->data<double>() + base;
+      for (size_t e = 0; e < job.each; ++e)
+        dst[e] = job.asDouble[src[e]];
+    }
+  }
+}
+
+} // namespace
+
 void Dataset::gather(const std::vector<int64_t> &order, int64_t begin, int64_t n,
                      std::vector<Tensor> &batch) const {
   for (size_t i = 0; i < names_.size(); ++i) {
@@ -148,28 +183,15 @@ void Dataset::gather(const std::vector<int64_t> &order, int64_t begin, int64_t n
     if (all.compact()) {
       // Bytes become the input's floats here, batch by batch, through a
       // table of the 256 values a byte can give (the same numbers as
-      // converting each, at a fraction of the cost: the step waits on it).
-      size_t each = all.bytes.size() / size_t(count_);
-      Tensor &out = batch[i];
-      double asDouble[256];
-      float asFloat[256];
+      // converting each, at a fraction of the cost), the examples split
+      // over the thread pool: the step waits on it.
+      ByteGather job{all.bytes.data(), all.bytes.size() / size_t(count_), &order, begin,
+                     &batch[i], {}, {}};
       for (int v = 0; v < 256; ++v) {
-        asDouble[v] = double(v) * all.scale;
-        asFloat[v] = float(asDouble[v]);
+        job.asDouble[v] = double(v) * all.scale;
+        job.asFloat[v] = float(job.asDouble[v]);
       }
-      for (int64_t k = 0; k < n; ++k) {
-        const uint8_t *src = all.bytes.data() + size_t(order[size_t(begin + k)]) * each;
-        int64_t base = k * int64_t(each);
-        if (out.dtype() == DType::F32) {
-          float *dst = out.data<float>() + base;
-          for (size_t e = 0; e < each; ++e)
-            dst[e] = asFloat[src[e]];
-        } else {
-          double *dst = out.data<double>() + base;
-          for (size_t e = 0; e < each; ++e)
-            dst[e] = asDouble[src[e]];
-        }
-      }
+      nabla_parallel_for(gatherBytes, &job, n);
       continue;
     }
     size_t bytes = all.values.byteSize() / size_t(count_);
