@@ -15,23 +15,12 @@ on its own threads (all cores). Time is measured after the first steps
 (compilation) and up to the last result being ready.
 """
 import functools
-import gzip
 import sys
 import time
 
 import numpy as np
 
-DATA = "/usr/share/datasets/fashion-mnist/"
-
-
-def images(name):
-    raw = gzip.open(DATA + name).read()
-    return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255
-
-
-def labels(name):
-    return np.frombuffer(gzip.open(DATA + name).read(), np.uint8, offset=8).astype(np.int32)
-
+from fashion_data import images, labels
 
 def dense(key, fan_in, fan_out):
     """PyTorch's nn.Linear initialization: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
@@ -78,7 +67,7 @@ def classifier_rate(forward, params, x, y, batch, warmup, count):
 def mlp(batch):
     import jax
     import jax.numpy as jnp
-    x, y = images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz")
+    x, y = images(), labels(np.int32)
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
     params = [dense(k1, 784, 512), dense(k2, 512, 256), dense(k3, 256, 10)]
 
@@ -98,8 +87,8 @@ def cnn(batch, count):
     import jax
     import jax.numpy as jnp
     from jax import lax
-    x = images("train-images-idx3-ubyte.gz").reshape(-1, 1, 28, 28)
-    y = labels("train-labels-idx1-ubyte.gz")
+    x = images().reshape(-1, 1, 28, 28)
+    y = labels(np.int32)
     keys = jax.random.split(jax.random.PRNGKey(0), 4)
 
     def conv_params(key, cin, cout):

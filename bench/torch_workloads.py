@@ -12,23 +12,12 @@ The CNN's convolutions run in oneDNN on PyTorch's own threads, so run.py
 tries it both ways (1 thread, and every core with OpenBLAS on one).
 """
 import ctypes
-import gzip
 import sys
 import time
 
 import numpy as np
 
-DATA = "/usr/share/datasets/fashion-mnist/"
-
-
-def images(name):
-    raw = gzip.open(DATA + name).read()
-    return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255
-
-
-def labels(name):
-    return np.frombuffer(gzip.open(DATA + name).read(), np.uint8, offset=8).astype(np.int64)
-
+from fashion_data import images, labels
 
 def classifier_rate(model, x, y, batch, warmup, count):
     """Trains `model` with Adam on shuffled batches of (x, y), the way a
@@ -55,8 +44,8 @@ def mlp(batch):
     import torch
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    x = torch.tensor(images("train-images-idx3-ubyte.gz"))
-    y = torch.tensor(labels("train-labels-idx1-ubyte.gz"))
+    x = torch.tensor(images())
+    y = torch.tensor(labels(np.int64))
     model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
                                 torch.nn.Linear(512, 256), torch.nn.ReLU(),
                                 torch.nn.Linear(256, 10))
@@ -68,8 +57,8 @@ def cnn(batch, count, threads):
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    x = torch.tensor(images("train-images-idx3-ubyte.gz")).reshape(-1, 1, 28, 28)
-    y = torch.tensor(labels("train-labels-idx1-ubyte.gz"))
+    x = torch.tensor(images()).reshape(-1, 1, 28, 28)
+    y = torch.tensor(labels(np.int64))
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
