@@ -144,6 +144,11 @@ void Dataset::prepareBatch(int64_t n, std::vector<Tensor> &batch) const {
 
 namespace {
 
+/// Bytes of a batch beyond which its conversion runs on the thread pool
+/// (about ten microseconds of table lookups; waking the workers costs a
+/// few).
+constexpr int64_t kParallelGatherBytes = 32 * 1024;
+
 /// One batch's examples from compact byte data, converted through a table.
 struct ByteGather {
   const uint8_t *bytes;
@@ -191,7 +196,11 @@ void Dataset::gather(const std::vector<int64_t> &order, int64_t begin, int64_t n
         job.asDouble[v] = double(v) * all.scale;
         job.asFloat[v] = float(job.asDouble[v]);
       }
-      nabla_parallel_for(gatherBytes, &job, n);
+      // A small batch is quicker on this thread than handed out.
+      if (n * int64_t(job.each) >= kParallelGatherBytes)
+        nabla_parallel_for(gatherBytes, &job, n);
+      else
+        gatherBytes(&job, 0, n);
       continue;
     }
     size_t bytes = all.values.byteSize() / size_t(count_);
