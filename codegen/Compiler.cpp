@@ -7,7 +7,7 @@
 #include "ir/Printer.h"
 #include "runtime/FloatMode.h"
 #include "runtime/ThreadPool.h"
-#include "runtime/Version.h"
+#include "support/Version.h"
 
 #include "codegen/CodeHash.h"
 

@@ -12,8 +12,8 @@
 #include "codegen/MemoryPlan.h"
 #include "codegen/ModuleEmitter.h"
 #include "codegen/Target.h"
-#include "frontend/Diagnostics.h"
 #include "runtime/Tensor.h"
+#include "support/Diagnostics.h"
 
 #include <map>
 #include <memory>

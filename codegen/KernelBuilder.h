@@ -12,9 +12,9 @@
 #pragma once
 
 #include "codegen/Target.h"
-#include "frontend/Types.h"
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
+#include "support/Types.h"
 
 #include <llvm/IR/IRBuilder.h>
 

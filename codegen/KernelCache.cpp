@@ -1,7 +1,7 @@
 #include "codegen/KernelCache.h"
 
-#include "runtime/FileIO.h"
-#include "runtime/Hash.h"
+#include "support/FileIO.h"
+#include "support/Hash.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/FileSystem.h>

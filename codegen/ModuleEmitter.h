@@ -12,7 +12,7 @@
 #pragma once
 
 #include "codegen/MemoryPlan.h"
-#include "frontend/SourceManager.h"
+#include "support/SourceManager.h"
 
 #include <memory>
 #include <string>

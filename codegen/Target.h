@@ -14,7 +14,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Types.h"
+#include "support/Types.h"
 
 #include <cstdint>
 #include <memory>

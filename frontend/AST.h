@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/SourceManager.h"
+#include "support/SourceManager.h"
 
 #include <algorithm>
 #include <memory>

@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Diagnostics.h"
 #include "frontend/Token.h"
+#include "support/Diagnostics.h"
 
 namespace nabla {
 

@@ -10,8 +10,9 @@
 #pragma once
 
 #include "frontend/Builtins.h"
-#include "frontend/SourceManager.h"
-#include "frontend/Types.h"
+#include "ir/TrainConfig.h"
+#include "support/SourceManager.h"
+#include "support/Types.h"
 
 #include <memory>
 #include <optional>
@@ -47,59 +48,6 @@ struct Node {
   unsigned index = 0;  ///< Input/Param: position in the program's list
   bool weak = false;   ///< Constant: a number still taking its dtype from context
   unsigned id = 0;     ///< creation order
-};
-
-struct Initializer {
-  enum class Kind {
-    Zeros,
-    Ones,
-    Constant,
-    Uniform,
-    Normal,
-    GlorotUniform,
-    GlorotNormal,
-    HeUniform,
-    HeNormal,
-    LecunNormal
-  };
-  Kind kind = Kind::Zeros;
-  double a = 0; ///< constant: the value; uniform: lo; normal: mean
-  double b = 0; ///< uniform: hi; normal: std
-  SourceLoc loc;
-  bool isDefault = false; ///< chosen by the rule for params without `= INIT`
-};
-const char *initializerName(Initializer::Kind kind);
-
-struct DataSource {
-  enum class Kind { Idx, Npy, Csv };
-  Kind kind = Kind::Idx;
-  std::string path; ///< resolved against the script's folder
-  double scale = 1;
-  std::vector<int64_t> columns;         ///< csv: by index (empty: all)
-  std::vector<std::string> columnNames; ///< csv: by header name
-  bool header = true;                   ///< csv
-  SourceLoc loc;
-};
-
-struct OptimizerConfig {
-  enum class Kind { Sgd, Adam, AdamW, RmsProp };
-  Kind kind = Kind::Adam;
-  double lr = 1e-3;
-  double momentum = 0, weightDecay = 0;
-  bool nesterov = false;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double alpha = 0.99; ///< rmsprop's smoothing constant
-  SourceLoc loc;
-};
-const char *optimizerName(OptimizerConfig::Kind kind);
-
-struct TrainConfig {
-  std::vector<std::pair<std::string, DataSource>> data, test; ///< input name -> source
-  std::optional<OptimizerConfig> optimizer;
-  std::optional<int64_t> batch, epochs;
-  int64_t seed = 0;
-  bool shuffle = true;
-  SourceLoc loc;
 };
 
 struct InputDecl {

@@ -10,8 +10,8 @@
 #pragma once
 
 #include "frontend/AST.h"
-#include "frontend/Diagnostics.h"
 #include "frontend/Program.h"
+#include "support/Diagnostics.h"
 
 #include <memory>
 #include <string>

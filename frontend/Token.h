@@ -1,7 +1,8 @@
 //===- Token.h - Tokens of the .nn language ---------------------*- C++ -*-===//
 #pragma once
 
-#include "frontend/SourceManager.h"
+#include "support/SourceManager.h"
+#include "support/Text.h"
 
 #include <string>
 #include <string_view>
@@ -68,16 +69,6 @@ struct Token {
 
 /// A short name for the kind: "identifier", "number", "'('", "newline".
 std::string_view tokenKindName(TokenKind kind);
-
-/// `s` as a string literal: in double quotes, with '"' and '\' escaped (what
-/// the lexer reads back as `s`).
-std::string quoteString(const std::string &s);
-
-/// `text` cut to at most 40 bytes, with "..." when cut (for messages).
-std::string clipText(std::string_view text);
-
-/// Length of the valid UTF-8 sequence starting at `s[i]`, or 0 if invalid.
-size_t utf8SequenceLength(std::string_view s, size_t i);
 
 /// How a token reads in a message: `'relu'`, `number '3'`, `newline`.
 std::string describeToken(const Token &tok);

@@ -12,10 +12,10 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Program.h"
-#include "frontend/SourceManager.h"
-#include "frontend/Types.h"
 #include "ir/Ops.h"
+#include "ir/TrainConfig.h"
+#include "support/SourceManager.h"
+#include "support/Types.h"
 
 #include <memory>
 #include <string>

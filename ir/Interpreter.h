@@ -7,9 +7,9 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Diagnostics.h"
 #include "ir/IR.h"
 #include "runtime/Tensor.h"
+#include "support/Diagnostics.h"
 
 #include <map>
 #include <optional>

@@ -1,5 +1,5 @@
 #include "ir/Printer.h"
-#include "frontend/Token.h"
+#include "support/Text.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/raw_ostream.h>

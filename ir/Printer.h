@@ -6,8 +6,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/SourceManager.h"
 #include "ir/IR.h"
+#include "support/SourceManager.h"
 
 #include <string>
 #include <unordered_map>

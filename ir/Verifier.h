@@ -7,8 +7,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Diagnostics.h"
 #include "ir/IR.h"
+#include "support/Diagnostics.h"
 
 #include <string>
 #include <string_view>

@@ -19,9 +19,9 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Diagnostics.h"
-#include "frontend/Program.h"
 #include "ir/IR.h"
+#include "ir/TrainConfig.h"
+#include "support/Diagnostics.h"
 
 namespace nabla::passes {
 

@@ -10,8 +10,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Diagnostics.h"
 #include "ir/IR.h"
+#include "support/Diagnostics.h"
 
 #include <functional>
 #include <set>

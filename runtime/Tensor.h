@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "frontend/Types.h"
+#include "support/Types.h"
 
 #include <cstddef>
 #include <cstdint>

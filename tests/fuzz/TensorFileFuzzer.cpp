@@ -6,9 +6,9 @@
 // for.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/DataSources.h"
-#include "runtime/Gzip.h"
-#include "runtime/TensorFiles.h"
+#include "data/DataSources.h"
+#include "data/Gzip.h"
+#include "data/TensorFiles.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0)

@@ -17,6 +17,8 @@ for var in ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "NABLA_CACHE_DIR"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
+# %nabla_source first: lit replaces in order, and %nabla is its prefix.
+config.substitutions.append(("%nabla_source", config.nabla_source_dir))
 config.substitutions.append(("%nabla", os.path.join(config.nabla_bin_dir, "nabla")))
 config.substitutions.append(("%examples", os.path.join(config.nabla_source_dir, "examples")))
 config.substitutions.append(("%python", "/usr/bin/python3"))

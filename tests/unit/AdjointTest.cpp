@@ -16,7 +16,7 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/AdjointRules.h"
-#include "runtime/Random.h"
+#include "support/Random.h"
 
 #include <gtest/gtest.h>
 

@@ -5,9 +5,9 @@
 // reader is checked against another implementation.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/DataSources.h"
-#include "runtime/Dataset.h"
-#include "runtime/Gzip.h"
+#include "data/DataSources.h"
+#include "data/Dataset.h"
+#include "data/Gzip.h"
 
 #include <gtest/gtest.h>
 #include <llvm/Support/raw_ostream.h>

@@ -1,5 +1,5 @@
 //===- DiagnosticsTest.cpp ------------------------------------------------===//
-#include "frontend/Diagnostics.h"
+#include "support/Diagnostics.h"
 
 #include <gtest/gtest.h>
 #include <llvm/Support/raw_ostream.h>

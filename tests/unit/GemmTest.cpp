@@ -15,8 +15,8 @@
 
 #include "codegen/Kernels.h"
 #include "ir/Parser.h"
-#include "runtime/Random.h"
 #include "runtime/ThreadPool.h"
+#include "support/Random.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 //===- IRTest.cpp - Op table, printer/parser round trip, verifier ---------===//
+#include "frontend/Lower.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
-#include "ir/Lower.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"

@@ -5,7 +5,7 @@
 // their dependence on (seed, name) only.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/Initializers.h"
+#include "training/Initializers.h"
 
 #include <gtest/gtest.h>
 

@@ -12,15 +12,15 @@
 #include "Networks.h"
 #include "OpCases.h"
 #include "codegen/Compiler.h"
+#include "frontend/Lower.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
 #include "ir/Interpreter.h"
-#include "ir/Lower.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "passes/Adjoint.h"
-#include "runtime/Initializers.h"
-#include "runtime/Random.h"
+#include "support/Random.h"
+#include "training/Initializers.h"
 
 #include <gtest/gtest.h>
 

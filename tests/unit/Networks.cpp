@@ -1,13 +1,13 @@
 #include "Networks.h"
 
+#include "frontend/Lower.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
-#include "ir/Lower.h"
 #include "ir/Parser.h"
 #include "passes/Adjoint.h"
-#include "runtime/Initializers.h"
-#include "runtime/Random.h"
 #include "runtime/ThreadPool.h"
+#include "support/Random.h"
+#include "training/Initializers.h"
 
 #include <gtest/gtest.h>
 

@@ -8,10 +8,10 @@
 #pragma once
 
 #include "codegen/Compiler.h"
-#include "frontend/Diagnostics.h"
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
 #include "runtime/Tensor.h"
+#include "support/Diagnostics.h"
 
 #include <filesystem>
 #include <memory>

@@ -1,7 +1,7 @@
 #include "OpCases.h"
 
 #include "ir/Interpreter.h"
-#include "runtime/Random.h"
+#include "support/Random.h"
 
 #include <fmt/format.h>
 

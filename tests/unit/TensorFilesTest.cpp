@@ -4,7 +4,7 @@
 // of the writers, then read; the writers' files are read back too.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/TensorFiles.h"
+#include "data/TensorFiles.h"
 
 #include <gtest/gtest.h>
 

@@ -5,16 +5,16 @@
 // torch.optim by tests/oracle/check_optimizers.py.
 //
 //===----------------------------------------------------------------------===//
+#include "frontend/Lower.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
-#include "ir/Lower.h"
 #include "ir/Verifier.h"
 #include "passes/Adjoint.h"
 #include "passes/OptimizerUpdate.h"
 #include "passes/StepVariants.h"
-#include "runtime/Checkpoint.h"
-#include "runtime/Plot.h"
-#include "runtime/Progress.h"
+#include "training/Checkpoint.h"
+#include "training/Plot.h"
+#include "training/Progress.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 //===- TypesTest.cpp ------------------------------------------------------===//
-#include "frontend/Types.h"
+#include "support/Types.h"
 
 #include <gtest/gtest.h>
 

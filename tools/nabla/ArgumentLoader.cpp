@@ -1,8 +1,8 @@
 #include "ArgumentLoader.h"
 
+#include "data/TensorFiles.h"
 #include "ir/Labels.h"
 #include "ir/Printer.h"
-#include "runtime/TensorFiles.h"
 
 #include <charconv>
 #include <set>

@@ -12,11 +12,11 @@
 
 #include "CommandLine.h"
 
-#include "frontend/Diagnostics.h"
+#include "data/TensorFiles.h"
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
 #include "runtime/Tensor.h"
-#include "runtime/TensorFiles.h"
+#include "support/Diagnostics.h"
 
 #include <map>
 

@@ -2,7 +2,7 @@
 
 #include "codegen/Target.h"
 #include "passes/Pipeline.h"
-#include "runtime/Version.h"
+#include "support/Version.h"
 
 #include <fmt/format.h>
 #include <llvm/Config/llvm-config.h>

@@ -1,16 +1,16 @@
 #include "Driver.h"
 
+#include "frontend/Lower.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
 #include "ir/Labels.h"
-#include "ir/Lower.h"
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 #include "passes/Adjoint.h"
 #include "passes/OptimizerUpdate.h"
 #include "passes/Pipeline.h"
-#include "runtime/Initializers.h"
-#include "runtime/Random.h"
+#include "support/Random.h"
+#include "training/Initializers.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/Casting.h>

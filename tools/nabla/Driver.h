@@ -11,9 +11,9 @@
 
 #include "codegen/Compiler.h"
 #include "frontend/AST.h"
-#include "frontend/Diagnostics.h"
 #include "frontend/Program.h"
 #include "ir/IR.h"
+#include "support/Diagnostics.h"
 
 #include <memory>
 #include <optional>

@@ -11,8 +11,8 @@
 #include "Driver.h"
 #include "Executor.h"
 
+#include "data/TensorFiles.h"
 #include "ir/Interpreter.h"
-#include "runtime/TensorFiles.h"
 
 #include <llvm/Support/raw_ostream.h>
 

@@ -16,7 +16,7 @@
 #include "Executor.h"
 
 #include "ir/Interpreter.h"
-#include "runtime/Random.h"
+#include "support/Random.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/raw_ostream.h>

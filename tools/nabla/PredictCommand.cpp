@@ -11,9 +11,9 @@
 #include "Driver.h"
 #include "Executor.h"
 
+#include "data/TensorFiles.h"
 #include "ir/Verifier.h"
 #include "passes/StepVariants.h"
-#include "runtime/TensorFiles.h"
 
 #include <fmt/format.h>
 #include <llvm/ADT/StringRef.h>

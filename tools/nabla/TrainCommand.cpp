@@ -10,12 +10,12 @@
 #include "Commands.h"
 #include "Driver.h"
 
+#include "data/DataSources.h"
 #include "ir/Verifier.h"
 #include "passes/StepVariants.h"
-#include "runtime/Checkpoint.h"
-#include "runtime/DataSources.h"
-#include "runtime/Initializers.h"
-#include "runtime/Trainer.h"
+#include "training/Checkpoint.h"
+#include "training/Initializers.h"
+#include "training/Trainer.h"
 
 #include <fmt/format.h>
 #include <llvm/Support/FileSystem.h>

@@ -1,0 +1,352 @@
+#include "frontend/Lower.h"
+
+#include <cassert>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace nabla::ir {
+
+namespace {
+
+class Lowering {
+public:
+  explicit Lowering(const Program &program) : program_(program) {}
+
+  std::unique_ptr<Module> run();
+
+private:
+  /// The value of `n`, broadcast to `shape` (a constant is created there).
+  Value *operand(const Node *n, const Shape &shape);
+  /// The value of `n` at its own type.
+  Value *operand(const Node *n) { return operand(n, n->type.shape); }
+  Value *emit(OpKind kind, std::vector<Value *> operands, TensorType type, Attrs attrs = {});
+  Value *constant(double value, TensorType type);
+  /// A float tensor of `type` holding the size `d` (dim_size when symbolic).
+  Value *sizeValue(const Dim &d, TensorType type);
+  Value *reshape(Value *v, Shape shape);
+  Value *broadcast(Value *v, const Shape &shape);
+  Value *reduceAll(OpKind kind, Value *v);
+
+  void lowerNode(const Node &n);
+  Value *lowerOp(const Node &n);
+  Value *lowerMatMul(const Node &n);
+
+  const Program &program_;
+  Function *fn_ = nullptr;
+  SourceLoc loc_; ///< the position of the node being lowered
+  std::unordered_map<const Node *, Value *> values_;
+};
+
+Value *Lowering::emit(OpKind kind, std::vector<Value *> operands, TensorType type, Attrs attrs) {
+  return fn_->append(kind, std::move(operands), std::move(type), std::move(attrs), loc_);
+}
+
+Value *Lowering::constant(double value, TensorType type) {
+  Attrs a;
+  a.value = value;
+  return emit(OpKind::Constant, {}, std::move(type), a);
+}
+
+Value *Lowering::sizeValue(const Dim &d, TensorType type) {
+  if (d.isConcrete())
+    return constant(double(d.coefficient()), std::move(type));
+  Attrs a;
+  a.dim = d;
+  return emit(OpKind::DimSize, {}, std::move(type), a);
+}
+
+Value *Lowering::reshape(Value *v, Shape shape) {
+  if (v->type.shape == shape)
+    return v;
+  return emit(OpKind::Reshape, {v}, TensorType{v->type.dtype, std::move(shape)});
+}
+
+Value *Lowering::broadcast(Value *v, const Shape &shape) {
+  if (v->type.shape == shape)
+    return v;
+  return emit(OpKind::Broadcast, {v}, TensorType{v->type.dtype, shape});
+}
+
+Value *Lowering::reduceAll(OpKind kind, Value *v) {
+  Attrs a;
+  for (unsigned d = 0; d < v->type.rank(); ++d)
+    a.axes.push_back(d);
+  return emit(kind, {v}, TensorType{v->type.dtype, {}}, a);
+}
+
+Value *Lowering::operand(const Node *n, const Shape &shape) {
+  if (n->kind == Node::Kind::Constant) {
+    SourceLoc saved = loc_;
+    loc_ = n->loc;
+    Value *c = constant(n->constant, TensorType{n->type.dtype, shape});
+    loc_ = saved;
+    return c;
+  }
+  Value *v = values_.at(n);
+  return broadcast(v, shape);
+}
+
+Value *Lowering::lowerMatMul(const Node &n) {
+  const Node *na = n.operands[0], *nb = n.operands[1];
+  Value *a = operand(na), *b = operand(nb);
+  DType dt = n.type.dtype;
+  bool aVector = a->type.rank() == 1, bVector = b->type.rank() == 1;
+  if (aVector)
+    a = reshape(a, {Dim(1), a->type.shape[0]});
+  if (bVector)
+    b = reshape(b, {b->type.shape[0], Dim(1)});
+  const Shape &sa = a->type.shape, &sb = b->type.shape;
+  const Dim &m = sa[sa.size() - 2], &k = sa.back(), &nn = sb.back();
+  Value *c;
+  if (sb.size() == 2) {
+    // [..., M, K] @ [K, N]: fold the batch into the rows.
+    Shape batch(sa.begin(), sa.end() - 2);
+    std::optional<Dim> rows = numElements(Shape(sa.begin(), sa.end() - 1));
+    assert(rows && "Sema bounds every size");
+    Value *a2 = reshape(a, {*rows, k});
+    Value *c2 = emit(OpKind::MatMul, {a2, b}, TensorType{dt, {*rows, nn}});
+    batch.push_back(m);
+    batch.push_back(nn);
+    c = reshape(c2, batch);
+  } else {
+    Shape batchA(sa.begin(), sa.end() - 2), batchB(sb.begin(), sb.end() - 2);
+    Shape batch = *broadcastShapes(batchA, batchB);
+    Shape shapeA = batch, shapeB = batch, shapeC = batch;
+    shapeA.insert(shapeA.end(), {m, k});
+    shapeB.insert(shapeB.end(), {k, nn});
+    shapeC.insert(shapeC.end(), {m, nn});
+    c = emit(OpKind::MatMul, {broadcast(a, shapeA), broadcast(b, shapeB)}, TensorType{dt, shapeC});
+  }
+  return reshape(c, n.type.shape);
+}
+
+Value *Lowering::lowerOp(const Node &n) {
+  using B = Builtin;
+  const NodeAttrs &na = n.attrs;
+  const Shape &shape = n.type.shape;
+  auto unary = [&](OpKind kind, Value *x, Attrs attrs = {}) {
+    return emit(kind, {x}, x->type, std::move(attrs));
+  };
+  auto binary = [&](OpKind kind) {
+    return emit(kind, {operand(n.operands[0], shape), operand(n.operands[1], shape)}, n.type);
+  };
+  auto withAxis = [&](OpKind kind) {
+    Attrs a;
+    a.axis = na.axis;
+    return emit(kind, {operand(n.operands[0])}, n.type, a);
+  };
+  auto reduction = [&](OpKind kind) {
+    Attrs a;
+    a.axes = na.axes;
+    a.keepdims = na.keepdims;
+    return emit(kind, {operand(n.operands[0])}, n.type, a);
+  };
+  switch (n.op) {
+  case B::Add: return binary(OpKind::Add);
+  case B::Sub: return binary(OpKind::Sub);
+  case B::Mul: return binary(OpKind::Mul);
+  case B::Div: return binary(OpKind::Div);
+  case B::Pow: return binary(OpKind::Pow);
+  case B::Maximum: return binary(OpKind::Max);
+  case B::Minimum: return binary(OpKind::Min);
+  case B::Eq: return binary(OpKind::Eq);
+  case B::Ne: return binary(OpKind::Ne);
+  case B::Lt: return binary(OpKind::Lt);
+  case B::Le: return binary(OpKind::Le);
+  case B::Gt: return binary(OpKind::Gt);
+  case B::Ge: return binary(OpKind::Ge);
+  case B::Neg: return unary(OpKind::Neg, operand(n.operands[0]));
+  case B::Exp: return unary(OpKind::Exp, operand(n.operands[0]));
+  case B::Log: return unary(OpKind::Log, operand(n.operands[0]));
+  case B::Sqrt: return unary(OpKind::Sqrt, operand(n.operands[0]));
+  case B::Abs: return unary(OpKind::Abs, operand(n.operands[0]));
+  case B::Tanh: return unary(OpKind::Tanh, operand(n.operands[0]));
+  case B::Sigmoid: return unary(OpKind::Sigmoid, operand(n.operands[0]));
+  case B::Relu: return unary(OpKind::Relu, operand(n.operands[0]));
+  case B::Softplus: return unary(OpKind::Softplus, operand(n.operands[0]));
+  case B::Gelu: return unary(OpKind::Gelu, operand(n.operands[0]));
+  case B::Sin: return unary(OpKind::Sin, operand(n.operands[0]));
+  case B::Cos: return unary(OpKind::Cos, operand(n.operands[0]));
+  case B::Square: {
+    Value *x = operand(n.operands[0]);
+    return emit(OpKind::Mul, {x, x}, x->type);
+  }
+  case B::Silu: { // x * sigmoid(x)
+    Value *x = operand(n.operands[0]);
+    return emit(OpKind::Mul, {x, unary(OpKind::Sigmoid, x)}, x->type);
+  }
+  case B::Mish: { // x * tanh(softplus(x))
+    Value *x = operand(n.operands[0]);
+    Value *t = unary(OpKind::Tanh, unary(OpKind::Softplus, x));
+    return emit(OpKind::Mul, {x, t}, x->type);
+  }
+  case B::LeakyRelu:
+  case B::Elu: {
+    Attrs a;
+    a.alpha = na.alpha;
+    return unary(n.op == B::Elu ? OpKind::Elu : OpKind::LeakyRelu, operand(n.operands[0]), a);
+  }
+  case B::Where:
+    return emit(OpKind::Select,
+                {operand(n.operands[0], shape), operand(n.operands[1], shape),
+                 operand(n.operands[2], shape)},
+                n.type);
+  case B::StopGradient: return unary(OpKind::StopGradient, operand(n.operands[0]));
+  case B::MatMul: return lowerMatMul(n);
+  case B::Transpose: {
+    Attrs a;
+    a.perm = na.perm;
+    return emit(OpKind::Transpose, {operand(n.operands[0])}, n.type, a);
+  }
+  case B::Reshape:
+  case B::Flatten: return emit(OpKind::Reshape, {operand(n.operands[0])}, n.type);
+  case B::Concat: {
+    std::vector<Value *> parts;
+    for (const Node *p : n.operands)
+      parts.push_back(operand(p));
+    Attrs a;
+    a.axis = na.axis;
+    return emit(OpKind::Concat, parts, n.type, a);
+  }
+  case B::Sum: return reduction(OpKind::ReduceSum);
+  case B::Max: return reduction(OpKind::ReduceMax);
+  case B::Min: return reduction(OpKind::ReduceMin);
+  case B::LogSumExp: return reduction(OpKind::LogSumExp);
+  case B::Mean: { // sum / (the number of elements reduced)
+    Value *sum = reduction(OpKind::ReduceSum);
+    Dim count;
+    for (int64_t axis : na.axes)
+      count = *Dim::product(count, n.operands[0]->type.shape[axis]);
+    return emit(OpKind::Div, {sum, sizeValue(count, n.type)}, n.type);
+  }
+  case B::Softmax: return withAxis(OpKind::Softmax);
+  case B::LogSoftmax: return withAxis(OpKind::LogSoftmax);
+  case B::Argmax: return withAxis(OpKind::Argmax);
+  case B::OneHot: {
+    Attrs a;
+    a.classes = na.classes;
+    return emit(OpKind::OneHot, {operand(n.operands[0])}, n.type, a);
+  }
+  case B::Accuracy: { // mean(argmax(scores) == labels), labels as indices
+    Value *scores = operand(n.operands[0]);
+    Value *labels = operand(n.operands[1]);
+    const Dim &rows = scores->type.shape[0];
+    Attrs byRow;
+    byRow.axis = 1;
+    TensorType indices{DType::I32, {rows}};
+    Value *predicted = emit(OpKind::Argmax, {scores}, indices, byRow);
+    if (labels->type.dtype != DType::I32)
+      labels = emit(OpKind::Argmax, {labels}, indices, byRow);
+    Value *hits = emit(OpKind::Eq, {predicted, labels}, TensorType{n.type.dtype, {rows}});
+    return emit(OpKind::Div, {reduceAll(OpKind::ReduceSum, hits), sizeValue(rows, n.type)}, n.type);
+  }
+  case B::Mse: { // mean((pred - target)^2)
+    Value *pred = operand(n.operands[0]);
+    Value *target = operand(n.operands[1], pred->type.shape);
+    Value *diff = emit(OpKind::Sub, {pred, target}, pred->type);
+    Value *squares = emit(OpKind::Mul, {diff, diff}, pred->type);
+    Dim count = *numElements(pred->type.shape);
+    return emit(OpKind::Div, {reduceAll(OpKind::ReduceSum, squares), sizeValue(count, n.type)},
+                n.type);
+  }
+  case B::CrossEntropy: {
+    Value *logits = operand(n.operands[0]);
+    Value *labels = operand(n.operands[1]);
+    if (labels->type.dtype == DType::I32)
+      return emit(OpKind::CrossEntropy, {logits, labels}, n.type);
+    // Probabilities: -sum(labels * log_softmax(logits)) / rows.
+    Attrs byRow;
+    byRow.axis = 1;
+    Value *logProbs = emit(OpKind::LogSoftmax, {logits}, logits->type, byRow);
+    Value *weighted = emit(OpKind::Mul, {labels, logProbs}, logits->type);
+    Value *mean = emit(
+        OpKind::Div,
+        {reduceAll(OpKind::ReduceSum, weighted), sizeValue(logits->type.shape[0], n.type)}, n.type);
+    return emit(OpKind::Neg, {mean}, n.type);
+  }
+  case B::BceWithLogits:
+    return emit(OpKind::BceWithLogits, {operand(n.operands[0]), operand(n.operands[1])}, n.type);
+  case B::Conv2d: {
+    Attrs a;
+    std::copy(na.stride, na.stride + 2, a.stride);
+    std::copy(na.padding, na.padding + 2, a.padding);
+    return emit(OpKind::Conv2d, {operand(n.operands[0]), operand(n.operands[1])}, n.type, a);
+  }
+  case B::MaxPool2d:
+  case B::AvgPool2d: {
+    Attrs a;
+    std::copy(na.stride, na.stride + 2, a.stride);
+    std::copy(na.window, na.window + 2, a.window);
+    return emit(n.op == B::MaxPool2d ? OpKind::MaxPool2d : OpKind::AvgPool2d,
+                {operand(n.operands[0])}, n.type, a);
+  }
+  }
+  assert(false && "a builtin without a lowering");
+  return nullptr;
+}
+
+void Lowering::lowerNode(const Node &n) {
+  loc_ = n.loc;
+  switch (n.kind) {
+  case Node::Kind::Input:
+    values_[&n] = &fn_->addArgument(ArgRole::Input, n.name, n.type, n.loc)->value;
+    return;
+  case Node::Kind::Param: {
+    Argument *arg = fn_->addArgument(ArgRole::Param, n.name, n.type, n.loc);
+    arg->init = program_.params[n.index].init;
+    values_[&n] = &arg->value;
+    return;
+  }
+  case Node::Kind::Constant: return; // created where it is used, at the shape it is used at
+  case Node::Kind::Op: {
+    Value *v = lowerOp(n);
+    if (v->def && v->name.empty())
+      v->name = n.name;
+    values_[&n] = v;
+    return;
+  }
+  }
+}
+
+std::unique_ptr<Module> Lowering::run() {
+  auto module = std::make_unique<Module>();
+  module->train = program_.train;
+  fn_ = module->addFunction(kForwardFunction);
+
+  // What the results depend on; inputs and params are always kept.
+  std::vector<const Node *> roots;
+  for (const NamedResult &r : program_.outputs)
+    roots.push_back(r.node);
+  for (const NamedResult &r : program_.metrics)
+    roots.push_back(r.node);
+  if (program_.loss)
+    roots.push_back(program_.loss);
+  std::unordered_set<const Node *> live(roots.begin(), roots.end());
+  for (auto it = program_.nodes.rbegin(); it != program_.nodes.rend(); ++it)
+    if (live.count(it->get()))
+      for (const Node *operand : (*it)->operands)
+        live.insert(operand);
+
+  for (const auto &node : program_.nodes)
+    if (live.count(node.get()) || node->kind == Node::Kind::Input ||
+        node->kind == Node::Kind::Param)
+      lowerNode(*node);
+
+  auto resultValue = [&](const Node *n) {
+    loc_ = n->loc;
+    return operand(n);
+  };
+  for (const NamedResult &r : program_.outputs)
+    fn_->addResult(ResultRole::Output, r.name, resultValue(r.node));
+  for (const NamedResult &r : program_.metrics)
+    fn_->addResult(ResultRole::Metric, r.name, resultValue(r.node));
+  if (program_.loss)
+    fn_->addResult(ResultRole::Loss, "", resultValue(program_.loss));
+  return module;
+}
+
+} // namespace
+
+std::unique_ptr<Module> lower(const Program &program) { return Lowering(program).run(); }
+
+} // namespace nabla::ir

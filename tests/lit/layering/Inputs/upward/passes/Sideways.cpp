@@ -1,0 +1,2 @@
+#include "codegen/Compiler.h"
+#include "ir/IR.h"

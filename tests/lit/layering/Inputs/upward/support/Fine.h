@@ -1,0 +1,2 @@
+#include "support/Types.h"
+#include <vector>
