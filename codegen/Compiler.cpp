@@ -1,8 +1,8 @@
 #include "codegen/Compiler.h"
 #include "codegen/JIT.h"
+#include "codegen/LLVMPipeline.h"
 #include "codegen/ModuleEmitter.h"
 #include "codegen/ObjectCompiler.h"
-#include "codegen/Optimizer.h"
 #include "codegen/Target.h"
 #include "ir/Printer.h"
 #include "runtime/FloatMode.h"
@@ -281,7 +281,7 @@ optimizedModule(const ir::Function &fn, const ir::SymbolBindings &bindings,
     return nullptr;
   }
   module->setDataLayout(tm->createDataLayout());
-  optimize(*module, *tm, optLevel);
+  runLLVMPipeline(*module, *tm, optLevel);
   return module;
 }
 

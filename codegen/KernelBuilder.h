@@ -13,7 +13,7 @@
 
 #include "codegen/Target.h"
 #include "ir/IR.h"
-#include "ir/Interpreter.h"
+#include "ir/Shapes.h"
 #include "support/Types.h"
 
 #include <llvm/IR/IRBuilder.h>

@@ -103,9 +103,34 @@ bool readsElementwise(const std::vector<const Op *> &ops, const Value *input) {
 
 } // namespace
 
+/// What the phases of planning hand on to each other.
+struct MemoryPlan::Work {
+  std::vector<std::vector<const Op *>> kernelOps;     ///< each kernel's ops, in order
+  std::unordered_map<const Value *, size_t> kernelOf; ///< the kernel that computes a value
+  std::unordered_map<const Value *, size_t> lastUse;  ///< the last kernel that reads a value
+  std::unordered_set<const Value *> readOutside;      ///< values read by another kernel
+};
+
 std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindings &bindings,
                                            const Target &target, std::string &error) {
   MemoryPlan plan;
+  Work work;
+  if (!plan.placeValues(fn, bindings, error))
+    return std::nullopt;
+  plan.formKernels(fn, work);
+  plan.findReaders(fn, work);
+  plan.chooseStored(work);
+  plan.allocate(target, work);
+  std::string limitError;
+  if (!checkAllocation(DType::F32, {int64_t(plan.arenaBytes_ / 4)}, limitError)) {
+    error = "the step's working memory: " + limitError;
+    return std::nullopt;
+  }
+  return plan;
+}
+
+bool MemoryPlan::placeValues(const Function &fn, const SymbolBindings &bindings,
+                             std::string &error) {
   auto place = [&](const Value *v) -> bool {
     std::optional<std::vector<int64_t>> shape = concreteShape(v->type.shape, bindings);
     if (!shape) {
@@ -120,23 +145,24 @@ std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindi
     for (int64_t d : l.shape)
       l.numel *= d;
     l.bytes = size_t(l.numel) * dtypeSize(v->type.dtype);
-    plan.values_[v] = std::move(l);
+    values_[v] = std::move(l);
     return true;
   };
   for (size_t i = 0; i < fn.args.size(); ++i) {
     if (!place(&fn.args[i]->value))
-      return std::nullopt;
-    ValueLayout &l = plan.values_[&fn.args[i]->value];
+      return false;
+    ValueLayout &l = values_[&fn.args[i]->value];
     l.place = Place::Argument;
     l.index = int(i);
   }
   for (const auto &op : fn.ops)
     if (!place(&op->result))
-      return std::nullopt;
+      return false;
+  return true;
+}
 
-  // Kernels: a run of ops of one group, or one op.
-  std::unordered_map<const Value *, size_t> kernelOf;
-  std::vector<std::vector<const Op *>> kernelOps;
+void MemoryPlan::formKernels(const Function &fn, Work &work) {
+  // A run of ops of one group, or one op.
   for (size_t i = 0; i < fn.ops.size(); ++i) {
     const Op &op = *fn.ops[i];
     bool joins = op.group >= 0 && i > 0 && fn.ops[i - 1]->group == op.group;
@@ -144,77 +170,81 @@ std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindi
       KernelPlan k;
       k.firstOp = i;
       k.opCount = 0;
-      plan.kernels_.push_back(k);
-      kernelOps.emplace_back();
+      kernels_.push_back(k);
+      work.kernelOps.emplace_back();
     }
-    plan.kernels_.back().opCount++;
-    kernelOps.back().push_back(&op);
-    kernelOf[&op.result] = plan.kernels_.size() - 1;
+    kernels_.back().opCount++;
+    work.kernelOps.back().push_back(&op);
+    work.kernelOf[&op.result] = kernels_.size() - 1;
   }
+}
 
-  // Readers and results.
-  std::unordered_map<const Value *, size_t> lastUse;
-  std::unordered_set<const Value *> readOutside, returned;
-  for (size_t k = 0; k < kernelOps.size(); ++k)
-    for (const Op *op : kernelOps[k])
+void MemoryPlan::findReaders(const Function &fn, Work &work) {
+  for (size_t k = 0; k < work.kernelOps.size(); ++k)
+    for (const Op *op : work.kernelOps[k])
       for (const Value *v : op->operands) {
-        auto def = kernelOf.find(v);
-        bool external = def == kernelOf.end() || def->second != k;
+        auto def = work.kernelOf.find(v);
+        bool external = def == work.kernelOf.end() || def->second != k;
         if (!external)
           continue;
-        lastUse[v] = std::max(lastUse[v], k);
-        readOutside.insert(v);
-        std::vector<const Value *> &inputs = plan.kernels_[k].inputs;
+        work.lastUse[v] = std::max(work.lastUse[v], k);
+        work.readOutside.insert(v);
+        std::vector<const Value *> &inputs = kernels_[k].inputs;
         if (std::find(inputs.begin(), inputs.end(), v) == inputs.end())
           inputs.push_back(v);
       }
+  // A value returned twice lands in the first result's buffer.
+  std::unordered_set<const Value *> returned;
   for (size_t j = 0; j < fn.results.size(); ++j) {
     const Value *v = fn.results[j].value;
-    ValueLayout &l = plan.values_.at(v);
+    ValueLayout &l = values_.at(v);
     if (l.place == Place::Arena && !returned.count(v)) {
       l.place = Place::Result;
       l.index = int(j);
     }
     returned.insert(v);
   }
+}
 
-  // What each kernel stores.
-  for (size_t k = 0; k < kernelOps.size(); ++k) {
-    bool grouped = kernelOps[k].size() > 1;
-    for (const Op *op : kernelOps[k]) {
-      ValueLayout &l = plan.values_.at(&op->result);
-      if (l.place == Place::Result || readOutside.count(&op->result) || !grouped)
-        plan.kernels_[k].stored.push_back(&op->result);
+void MemoryPlan::chooseStored(const Work &work) {
+  for (size_t k = 0; k < work.kernelOps.size(); ++k) {
+    bool grouped = work.kernelOps[k].size() > 1;
+    for (const Op *op : work.kernelOps[k]) {
+      ValueLayout &l = values_.at(&op->result);
+      if (l.place == Place::Result || work.readOutside.count(&op->result) || !grouped)
+        kernels_[k].stored.push_back(&op->result);
       else
         l.place = Place::Register;
       if (l.place != Place::Result)
-        plan.unplannedBytes_ += roundUp(l.bytes);
+        unplannedBytes_ += roundUp(l.bytes);
     }
   }
+}
 
-  // Allocate in kernel order; free after the last reader.
+void MemoryPlan::allocate(const Target &target, Work &work) {
+  // In kernel order; each buffer freed after its last reader.
   Arena arena(kStatusBytes);
   std::map<size_t, std::vector<const Value *>> freeAfter;
-  for (size_t k = 0; k < kernelOps.size(); ++k) {
-    KernelPlan &kernel = plan.kernels_[k];
-    const std::vector<const Op *> &ops = kernelOps[k];
+  for (size_t k = 0; k < work.kernelOps.size(); ++k) {
+    KernelPlan &kernel = kernels_[k];
+    const std::vector<const Op *> &ops = work.kernelOps[k];
     const Op &first = *ops.front();
     // Scratch: logsumexp's, or the result of an anchor kept in registers when
     // no stored value of the group can hold it.
     std::vector<std::vector<int64_t>> operandShapes;
     for (const Value *v : first.operands)
-      operandShapes.push_back(plan.values_.at(v).shape);
+      operandShapes.push_back(values_.at(v).shape);
     size_t scratch = 0;
     if (ops.size() == 1 || canAnchorGroup(first))
-      scratch = scratchBytesFor(first, operandShapes, plan.values_.at(&first.result), target);
+      scratch = scratchBytesFor(first, operandShapes, values_.at(&first.result), target);
     if (ops.size() > 1 && canAnchorGroup(first) &&
-        plan.values_.at(&first.result).place == Place::Register) {
+        values_.at(&first.result).place == Place::Register) {
       for (const Value *v : kernel.stored)
         if (v->type.dtype == first.result.type.dtype && !kernel.anchorBuffer)
           kernel.anchorBuffer = v;
       if (!kernel.anchorBuffer) {
         kernel.anchorRowsOffset = roundUp(scratch);
-        scratch = kernel.anchorRowsOffset + plan.values_.at(&first.result).bytes;
+        scratch = kernel.anchorRowsOffset + values_.at(&first.result).bytes;
       }
     }
     if (scratch) {
@@ -228,22 +258,22 @@ std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindi
     std::vector<const Value *> dying;
     if (elementwise)
       for (const Value *in : kernel.inputs) {
-        const ValueLayout &l = plan.values_.at(in);
-        if (l.place == Place::Arena && lastUse[in] == k && readsElementwise(ops, in))
+        const ValueLayout &l = values_.at(in);
+        if (l.place == Place::Arena && work.lastUse[in] == k && readsElementwise(ops, in))
           dying.push_back(in);
       }
     for (const Value *v : kernel.stored) {
-      ValueLayout &l = plan.values_.at(v);
+      ValueLayout &l = values_.at(v);
       if (l.place != Place::Arena)
         continue;
-      BufferPlan buffer{v, 0, l.bytes, k, std::max(k, lastUse[v])};
+      BufferPlan buffer{v, 0, l.bytes, k, std::max(k, work.lastUse[v])};
       // Element i of the result lands exactly on element i of the input.
       auto reuse = std::find_if(dying.begin(), dying.end(), [&](const Value *in) {
-        return plan.values_.at(in).numel == l.numel &&
+        return values_.at(in).numel == l.numel &&
                dtypeSize(in->type.dtype) == dtypeSize(v->type.dtype);
       });
       if (reuse != dying.end()) {
-        l.offset = plan.values_.at(*reuse).offset;
+        l.offset = values_.at(*reuse).offset;
         buffer.reuses = *reuse;
         kernel.overwrites.emplace_back(v, *reuse);
         dying.erase(reuse);
@@ -251,25 +281,19 @@ std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindi
         l.offset = arena.allocate(l.bytes);
       }
       buffer.offset = l.offset;
-      plan.buffers_.push_back(buffer);
+      buffers_.push_back(buffer);
       freeAfter[buffer.lastKernel].push_back(v);
     }
     if (scratch)
       arena.release(kernel.scratchOffset, scratch);
     for (const Value *v : freeAfter[k]) {
-      bool handedOver = std::any_of(plan.buffers_.begin(), plan.buffers_.end(),
+      bool handedOver = std::any_of(buffers_.begin(), buffers_.end(),
                                     [&](const BufferPlan &b) { return b.reuses == v; });
       if (!handedOver)
-        arena.release(plan.values_.at(v).offset, plan.values_.at(v).bytes);
+        arena.release(values_.at(v).offset, values_.at(v).bytes);
     }
   }
-  plan.arenaBytes_ = arena.peak();
-  std::string limitError;
-  if (!checkAllocation(DType::F32, {int64_t(plan.arenaBytes_ / 4)}, limitError)) {
-    error = "the step's working memory: " + limitError;
-    return std::nullopt;
-  }
-  return plan;
+  arenaBytes_ = arena.peak();
 }
 
 } // namespace nabla::codegen

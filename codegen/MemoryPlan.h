@@ -21,7 +21,7 @@
 
 #include "codegen/Target.h"
 #include "ir/IR.h"
-#include "ir/Interpreter.h"
+#include "ir/Shapes.h"
 
 #include <optional>
 #include <string>
@@ -97,6 +97,20 @@ public:
   static constexpr size_t kStatusBytes = 64;
 
 private:
+  struct Work;
+  // The five phases of plan(), in order.
+  /// Every argument's and op result's concrete shape and bytes.
+  bool placeValues(const ir::Function &fn, const ir::SymbolBindings &bindings, std::string &error);
+  /// One kernel per run of ops of one fusion group, or per op.
+  void formKernels(const ir::Function &fn, Work &work);
+  /// Each kernel's inputs, each value's last reader, the results' places.
+  void findReaders(const ir::Function &fn, Work &work);
+  /// What each kernel stores; the rest of a group stays in registers.
+  void chooseStored(const Work &work);
+  /// Scratch space and arena buffers, in place over dying inputs where an
+  /// element-wise kernel can, each freed after its last reader.
+  void allocate(const Target &target, Work &work);
+
   std::unordered_map<const ir::Value *, ValueLayout> values_;
   std::vector<KernelPlan> kernels_;
   std::vector<BufferPlan> buffers_;

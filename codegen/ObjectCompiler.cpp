@@ -1,5 +1,5 @@
 #include "codegen/ObjectCompiler.h"
-#include "codegen/Optimizer.h"
+#include "codegen/LLVMPipeline.h"
 #include "codegen/Target.h"
 
 #include <llvm/IR/LegacyPassManager.h>
@@ -34,7 +34,7 @@ struct Job {
     llvm::Module &m = *unit->module;
     m.setDataLayout(tm->createDataLayout());
     auto start = std::chrono::steady_clock::now();
-    nabla::codegen::optimize(m, *tm, optLevel);
+    nabla::codegen::runLLVMPipeline(m, *tm, optLevel);
     optimize = secondsSince(start);
     start = std::chrono::steady_clock::now();
     llvm::SmallVector<char, 0> bytes;

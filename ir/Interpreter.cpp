@@ -8,24 +8,6 @@ namespace nabla::ir {
 
 using kernels::Buffer;
 
-std::optional<std::vector<int64_t>> concreteShape(const Shape &shape,
-                                                  const SymbolBindings &bindings) {
-  auto lookup = [&](const std::string &s) -> std::optional<int64_t> {
-    auto it = bindings.find(s);
-    if (it == bindings.end())
-      return std::nullopt;
-    return it->second;
-  };
-  std::vector<int64_t> out;
-  for (const Dim &d : shape) {
-    std::optional<int64_t> v = d.evaluate(lookup);
-    if (!v || *v > kMaxDimSize)
-      return std::nullopt;
-    out.push_back(*v);
-  }
-  return out;
-}
-
 namespace {
 
 constexpr double kSqrt1_2 = 0.70710678118654752440;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ir/IR.h"
+#include "ir/Shapes.h"
 #include "runtime/Tensor.h"
 #include "support/Diagnostics.h"
 
@@ -17,13 +18,6 @@
 #include <vector>
 
 namespace nabla::ir {
-
-/// Concrete values of a function's symbolic sizes.
-using SymbolBindings = std::map<std::string, int64_t>;
-
-/// `shape` with every symbol bound; nothing if one is unbound or a size overflows.
-std::optional<std::vector<int64_t>> concreteShape(const Shape &shape,
-                                                  const SymbolBindings &bindings);
 
 /// What element-wise `op` computes from one element of each operand (in
 /// order), rounded to its dtype: the interpreter's own formula.

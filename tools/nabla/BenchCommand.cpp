@@ -114,7 +114,7 @@ int bench(const cli::Options &options) {
   if (!driver::compileToIR(options, c, exitCode))
     return exitCode;
   ir::Function *fn = functionToTime(c, options);
-  if (!fn || (!options.interp && !driver::optimize(c, *fn, options)))
+  if (!fn || (!options.interp && !driver::runIRPipeline(c, *fn, options)))
     return driver::kUserError;
   int64_t batch = options.batch                       ? *options.batch
                   : c.ir->train && c.ir->train->batch ? *c.ir->train->batch

@@ -221,7 +221,7 @@ ir::Function *stepToCompile(Compilation &c) {
   return functionToRun(c, hasLoss);
 }
 
-bool optimize(Compilation &c, ir::Function &fn, const cli::Options &options) {
+bool runIRPipeline(Compilation &c, ir::Function &fn, const cli::Options &options) {
   if (options.optLevel == 0 && !options.passes)
     return true;
   std::vector<passes::Pass> pipeline;

@@ -79,7 +79,7 @@ ir::Function *stepToCompile(Compilation &c);
 /// Runs the optimization pipeline on `fn` in place (nothing at -O0), or
 /// the passes of --passes, with the printing and disabling options. False
 /// after reporting invalid IR.
-bool optimize(Compilation &c, ir::Function &fn, const cli::Options &options);
+bool runIRPipeline(Compilation &c, ir::Function &fn, const cli::Options &options);
 
 /// Arguments for `fn` drawn from `seed`: params from their initializers,
 /// float inputs from N(0, 1), labels uniformly below the class count of the

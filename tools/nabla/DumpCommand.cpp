@@ -47,7 +47,7 @@ static ir::Function *compiledStep(const cli::Options &options, driver::Compilati
     return nullptr;
   exitCode = driver::kUserError;
   ir::Function *fn = driver::stepToCompile(c);
-  if (!fn || !driver::optimize(c, *fn, options))
+  if (!fn || !driver::runIRPipeline(c, *fn, options))
     return nullptr;
   return fn;
 }
@@ -117,7 +117,7 @@ int dump(const cli::Options &options) {
     if (!fn)
       return driver::kUserError;
     // opt: the step every other command compiles, after the pipeline.
-    if (options.emit == "opt" && !driver::optimize(c, *fn, options))
+    if (options.emit == "opt" && !driver::runIRPipeline(c, *fn, options))
       return driver::kUserError;
     // The train settings, then the one function of the stage.
     ir::Module shown;

@@ -26,7 +26,7 @@ int eval(const cli::Options &options) {
   bool withGradients = !options.grads.empty();
   ir::Function *found = driver::functionToRun(c, withGradients);
   // The interpreter runs the step as written; the JIT runs it optimized.
-  if (!found || (!options.interp && !driver::optimize(c, *found, options)))
+  if (!found || (!options.interp && !driver::runIRPipeline(c, *found, options)))
     return driver::kUserError;
   const ir::Function &fn = *found;
 

@@ -97,8 +97,8 @@ int gradcheck(const cli::Options &given) {
     return driver::kUserError;
   ir::Function *forward = driver::functionToRun(c, /*withGradients=*/false);
   // Both compiled as every other command compiles them (not under --interp).
-  if (!options.interp && (!driver::optimize(c, *step, options) ||
-                          (forward != step && !driver::optimize(c, *forward, options))))
+  if (!options.interp && (!driver::runIRPipeline(c, *step, options) ||
+                          (forward != step && !driver::runIRPipeline(c, *forward, options))))
     return driver::kUserError;
   for (const auto &arg : step->args)
     if (arg->value.type.dtype == DType::F32) {

@@ -41,7 +41,7 @@ int predict(const cli::Options &options) {
     c.diags.flush(llvm::errs());
     return driver::kUserError;
   }
-  if (!options.interp && !driver::optimize(c, fn, options))
+  if (!options.interp && !driver::runIRPipeline(c, fn, options))
     return driver::kUserError;
 
   // Inputs that only the loss or the metrics read (the labels) may be fed

@@ -217,8 +217,8 @@ int train(const cli::Options &options) {
     evaluate = passes::addStepVariant(*c.ir, *source, passes::kEvaluateFunction,
                                       {ir::ResultRole::Loss, ir::ResultRole::Metric});
   if ((evaluate && !ir::verify(*evaluate, c.diags, "the evaluation step")) ||
-      !checkArguments(*update, c.diags) || !driver::optimize(c, *update, options) ||
-      (evaluate && !driver::optimize(c, *evaluate, options))) {
+      !checkArguments(*update, c.diags) || !driver::runIRPipeline(c, *update, options) ||
+      (evaluate && !driver::runIRPipeline(c, *evaluate, options))) {
     c.diags.flush(llvm::errs());
     return driver::kUserError;
   }

@@ -1,4 +1,4 @@
-#include "codegen/Optimizer.h"
+#include "codegen/LLVMPipeline.h"
 
 #include <llvm/Analysis/TargetLibraryInfo.h>
 #include <llvm/IR/Module.h>
@@ -7,7 +7,7 @@
 
 namespace nabla::codegen {
 
-void optimize(llvm::Module &module, llvm::TargetMachine &tm, int optLevel) {
+void runLLVMPipeline(llvm::Module &module, llvm::TargetMachine &tm, int optLevel) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;

@@ -1,5 +1,6 @@
-//===- MatMulKernels.cpp - matmul in every transposition ------------------===//
+//===- MatMulLoopKernels.cpp - matmul as plain loops ----------------------===//
 //
+// Large matmuls go to the blocked GEMM (GemmKernels.cpp); the rest run here:
 // C[b] = op(A[b]) op(B[b]) with the loop order chosen per transposition so
 // that the innermost loop runs along contiguous memory:
 //   A B:    i, k, j    C[i, :] += A[i, k] B[k, :]

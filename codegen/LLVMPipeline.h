@@ -1,4 +1,4 @@
-//===- Optimizer.h - LLVM's optimization pipeline ---------------*- C++ -*-===//
+//===- LLVMPipeline.h - LLVM's optimization pipeline ------------*- C++ -*-===//
 #pragma once
 
 namespace llvm {
@@ -11,6 +11,6 @@ namespace nabla::codegen {
 /// Runs the new pass manager's default pipeline for -O`optLevel` (0 to 3) on
 /// `module`, tuned for `tm`, with glibc's vector math library available to
 /// the loop vectorizer.
-void optimize(llvm::Module &module, llvm::TargetMachine &tm, int optLevel);
+void runLLVMPipeline(llvm::Module &module, llvm::TargetMachine &tm, int optLevel);
 
 } // namespace nabla::codegen

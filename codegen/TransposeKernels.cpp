@@ -1,4 +1,4 @@
-//===- Transpose.cpp - A matrix transposed a vector block at a time --------===//
+//===- TransposeKernels.cpp - A matrix transposed by vector blocks ---===//
 //
 // A W x W block (W lanes of the target's widest vector) is W rows loaded as
 // vectors, masked at the edges; log2(W) rounds of shuffles (AVX-512: four
