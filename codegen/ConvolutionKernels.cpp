@@ -20,6 +20,8 @@
 #include "codegen/Kernels.h"
 #include "codegen/Parallel.h"
 
+#include <cassert>
+
 namespace nabla::codegen {
 
 using ir::OpKind;
@@ -33,6 +35,22 @@ constexpr int64_t kConvSlots = 32;
 /// fewer than two, so that two threads have work).
 constexpr int64_t kConvScratchBudget = int64_t(64) << 20;
 
+/// Which of the three convolution ops a kernel computes.
+enum class ConvPass {
+  Forward,        ///< conv2d: (x, W) -> y
+  BackwardInput,  ///< conv2d_backward_input: (g, W) -> dx
+  BackwardWeight, ///< conv2d_backward_weight: (x, g) -> dW
+};
+
+ConvPass passOf(OpKind kind) {
+  if (kind == OpKind::Conv2d)
+    return ConvPass::Forward;
+  if (kind == OpKind::Conv2dBackwardInput)
+    return ConvPass::BackwardInput;
+  assert(kind == OpKind::Conv2dBackwardWeight && "not a convolution");
+  return ConvPass::BackwardWeight;
+}
+
 /// The sizes of a convolution, whichever of its three ops is compiled.
 struct ConvGeometry {
   int64_t n, c, h, w;     ///< x
@@ -40,7 +58,7 @@ struct ConvGeometry {
   int64_t oh, ow;         ///< the output's pixels
   int64_t sh, sw, ph, pw; ///< strides and padding
   DType dt;
-  OpKind kind; ///< which of the three ops
+  ConvPass pass;
 
   int64_t taps() const { return c * kh * kw; }
   int64_t pixels() const { return oh * ow; }
@@ -55,31 +73,32 @@ struct ConvGeometry {
     return (elements * int64_t(dtypeSize(dt)) + 63) / 64 * 64;
   }
   int64_t colBytes() const { return direct() ? 0 : bytes(taps() * pixels()); }
-  /// Bytes of one slot's scratch space for `kind`.
+  /// Bytes of one slot's scratch space for `pass`.
   int64_t slotBytes() const {
-    switch (kind) {
-    case OpKind::Conv2d: return colBytes();
-    case OpKind::Conv2dBackwardInput: return colBytes();
-    default: // col, g[n]ᵀ, the slot's partial dWᵀ
+    switch (pass) {
+    case ConvPass::Forward: return colBytes();
+    case ConvPass::BackwardInput: return colBytes();
+    case ConvPass::BackwardWeight: // col, g[n]ᵀ, the slot's partial dWᵀ
       return colBytes() + bytes(pixels() * o) + bytes(taps() * o);
     }
+    return 0;
   }
 };
 
 ConvGeometry geometryOf(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
   const Sizes *x = &in[0], *w = &in[1], *y = &out;
-  if (op.kind == OpKind::Conv2dBackwardInput) // (g, w) -> dx
-    x = &out, y = &in[0];
-  else if (op.kind == OpKind::Conv2dBackwardWeight) // (x, g) -> dW
-    w = &out, y = &in[1];
   ConvGeometry g;
+  g.pass = passOf(op.kind);
+  if (g.pass == ConvPass::BackwardInput) // (g, w) -> dx
+    x = &out, y = &in[0];
+  else if (g.pass == ConvPass::BackwardWeight) // (x, g) -> dW
+    w = &out, y = &in[1];
   g.n = (*x)[0], g.c = (*x)[1], g.h = (*x)[2], g.w = (*x)[3];
   g.o = (*w)[0], g.kh = (*w)[2], g.kw = (*w)[3];
   g.oh = (*y)[2], g.ow = (*y)[3];
   g.sh = op.attrs.stride[0], g.sw = op.attrs.stride[1];
   g.ph = op.attrs.padding[0], g.pw = op.attrs.padding[1];
   g.dt = op.result.type.dtype;
-  g.kind = op.kind;
   return g;
 }
 
@@ -261,8 +280,8 @@ llvm::Value *at(KernelBuilder &k, DType dt, llvm::Value *base, llvm::Value *inde
 }
 
 /// The work of slot `slot`: its examples, with its scratch space.
-void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
-              const std::vector<llvm::Value *> &pointers, llvm::Value *slot) {
+void emitSlot(KernelBuilder &t, const ConvGeometry &g, const std::vector<llvm::Value *> &pointers,
+              llvm::Value *slot) {
   auto &b = t.b;
   llvm::Value *in0 = pointers[0], *in1 = pointers[1], *out = pointers[2];
   llvm::Value *space =
@@ -272,8 +291,8 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
   auto example = [&](llvm::Value *base, int64_t size, llvm::Value *n) {
     return at(t, g.dt, base, b.CreateNSWMul(n, t.i64(size)));
   };
-  switch (kind) {
-  case OpKind::Conv2d: // (x, W) -> y
+  switch (g.pass) {
+  case ConvPass::Forward: // (x, W) -> y
     t.loopBetween(first, end, [&](llvm::Value *n) {
       llvm::Value *x = example(in0, xSize, n);
       llvm::Value *col = g.direct() ? x : space;
@@ -283,7 +302,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
                         example(out, ySize, n));
     });
     return;
-  case OpKind::Conv2dBackwardInput: // (g, W) -> dx
+  case ConvPass::BackwardInput: // (g, W) -> dx
     t.loopBetween(first, end, [&](llvm::Value *n) {
       llvm::Value *dx = example(out, xSize, n);
       llvm::Value *dcol = g.direct() ? dx : space;
@@ -293,7 +312,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, OpKind kind,
         col2im(t, g, dcol, dx);
     });
     return;
-  default: { // (x, g) -> this slot's Σ col[n] g[n]ᵀ
+  case ConvPass::BackwardWeight: { // (x, g) -> this slot's Σ col[n] g[n]ᵀ
     llvm::Value *gT = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), space, uint64_t(g.colBytes()));
     llvm::Value *partial =
         b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), gT, uint64_t(g.bytes(g.pixels() * g.o)));
@@ -323,7 +342,6 @@ size_t convScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Si
 
 void emitConvolution(KernelBuilder &k) {
   ConvGeometry g = geometryOf(k.op, k.outShape, k.inShapes);
-  OpKind kind = k.op.kind;
   auto &b = k.b;
   if (g.n == 0 || product(k.outShape) == 0) { // nothing to compute, or only zeros
     k.fill(0, product(k.outShape));
@@ -333,8 +351,8 @@ void emitConvolution(KernelBuilder &k) {
   llvm::Value *scratch = k.scratch() ? k.scratch() : null;
   emitParallelFor(k, "slots", {k.in(0), k.in(1), k.out(), scratch}, g.slots(),
                   [&](KernelBuilder &t, const std::vector<llvm::Value *> &pointers,
-                      llvm::Value *slot) { emitSlot(t, g, kind, pointers, slot); });
-  if (kind != OpKind::Conv2dBackwardWeight)
+                      llvm::Value *slot) { emitSlot(t, g, pointers, slot); });
+  if (g.pass != ConvPass::BackwardWeight)
     return;
   // dW = (Σ over slots of the partial dWᵀ)ᵀ, summed in slot order.
   int64_t slotBytes = g.slotBytes(), size = g.taps() * g.o;

@@ -62,7 +62,38 @@ llvm::Value *emitScalar(KernelBuilder &k, const ir::Op &op, const std::vector<ll
                                                                : b.CreateICmpNE(x[0], zero);
     return b.CreateSelect(chosen, x[1], x[2]);
   }
-  default: break;
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::Slice:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+  case OpKind::LogSumExp:
+  case OpKind::MatMul:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::Argmax:
+  case OpKind::CrossEntropy:
+  case OpKind::BceWithLogits:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: break;
   }
   // Comparisons: of floats (ordered, except !=) or of labels; a 0/1 mask.
   bool isFloat = x[0]->getType()->isFloatingPointTy();
@@ -82,7 +113,57 @@ llvm::Value *emitScalar(KernelBuilder &k, const ir::Op &op, const std::vector<ll
   case OpKind::Ge:
     cond = isFloat ? b.CreateFCmpOGE(x[0], x[1]) : b.CreateICmpSGE(x[0], x[1]);
     break;
-  default: break;
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::SafeMul:
+  case OpKind::Select:
+  case OpKind::StopGradient:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::Slice:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+  case OpKind::LogSumExp:
+  case OpKind::MatMul:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::Argmax:
+  case OpKind::CrossEntropy:
+  case OpKind::BceWithLogits:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: break;
   }
   return k.toMask(cond, dt);
 }

@@ -32,7 +32,37 @@ void emitKernel(KernelBuilder &k) {
   case OpKind::MaxPool2dBackward:
   case OpKind::MaxPool2dTangent:
   case OpKind::AvgPool2dBackward: emitPooling(k); break;
-  default: emitElementwise(k); break; // every op with the kElementwise trait
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::SafeMul:
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Select:
+  case OpKind::StopGradient: emitElementwise(k); break; // every op with the kElementwise trait
   }
   k.b.CreateRetVoid();
 }

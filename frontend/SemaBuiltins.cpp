@@ -136,7 +136,46 @@ std::string displayName(Builtin id) {
   case Builtin::Le: return "'<='";
   case Builtin::Gt: return "'>'";
   case Builtin::Ge: return "'>='";
-  default: return "'" + std::string(builtinInfo(id).name) + "'";
+  case Builtin::Exp:
+  case Builtin::Log:
+  case Builtin::Sqrt:
+  case Builtin::Abs:
+  case Builtin::Square:
+  case Builtin::Tanh:
+  case Builtin::Sigmoid:
+  case Builtin::Relu:
+  case Builtin::Softplus:
+  case Builtin::Silu:
+  case Builtin::Mish:
+  case Builtin::Gelu:
+  case Builtin::Sin:
+  case Builtin::Cos:
+  case Builtin::LeakyRelu:
+  case Builtin::Elu:
+  case Builtin::Maximum:
+  case Builtin::Minimum:
+  case Builtin::Where:
+  case Builtin::StopGradient:
+  case Builtin::Transpose:
+  case Builtin::Reshape:
+  case Builtin::Flatten:
+  case Builtin::Concat:
+  case Builtin::Sum:
+  case Builtin::Mean:
+  case Builtin::Max:
+  case Builtin::Min:
+  case Builtin::LogSumExp:
+  case Builtin::Softmax:
+  case Builtin::LogSoftmax:
+  case Builtin::OneHot:
+  case Builtin::Argmax:
+  case Builtin::Accuracy:
+  case Builtin::Mse:
+  case Builtin::CrossEntropy:
+  case Builtin::BceWithLogits:
+  case Builtin::Conv2d:
+  case Builtin::MaxPool2d:
+  case Builtin::AvgPool2d: return "'" + std::string(builtinInfo(id).name) + "'";
   }
 }
 

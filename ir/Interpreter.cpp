@@ -45,7 +45,47 @@ double unaryOp(OpKind kind, double x, double alpha) {
   case OpKind::LeakyRelu: return x > 0 ? x : alpha * x;
   case OpKind::Elu: return x > 0 ? x : alpha * std::expm1(x);
   case OpKind::StopGradient: return x;
-  default: return std::nan("");
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::SafeMul:
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Select:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::Slice:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+  case OpKind::LogSumExp:
+  case OpKind::MatMul:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::Argmax:
+  case OpKind::CrossEntropy:
+  case OpKind::BceWithLogits:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: return std::nan("");
   }
 }
 
@@ -65,7 +105,49 @@ double binaryOp(OpKind kind, double a, double b) {
   case OpKind::Le: return a <= b;
   case OpKind::Gt: return a > b;
   case OpKind::Ge: return a >= b;
-  default: return std::nan("");
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Select:
+  case OpKind::StopGradient:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::Slice:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+  case OpKind::LogSumExp:
+  case OpKind::MatMul:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::Argmax:
+  case OpKind::CrossEntropy:
+  case OpKind::BceWithLogits:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: return std::nan("");
   }
 }
 
@@ -74,7 +156,60 @@ kernels::Reduction reductionOf(OpKind kind) {
   case OpKind::ReduceMax: return kernels::Reduction::Max;
   case OpKind::ReduceMin: return kernels::Reduction::Min;
   case OpKind::LogSumExp: return kernels::Reduction::LogSumExp;
-  default: return kernels::Reduction::Sum;
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::SafeMul:
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Select:
+  case OpKind::StopGradient:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::Slice:
+  case OpKind::ReduceSum:
+  case OpKind::MatMul:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::Argmax:
+  case OpKind::CrossEntropy:
+  case OpKind::BceWithLogits:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: return kernels::Reduction::Sum;
   }
 }
 
@@ -204,7 +339,39 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
     return kernels::maxPool2dTangent(*in[0], *in[1], a.window, a.stride);
   case OpKind::AvgPool2dBackward:
     return kernels::avgPool2dBackward(*in[0], *shape, a.window, a.stride);
-  default: break;
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::SafeMul:
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Select:
+  case OpKind::StopGradient: break;
   }
   return fail(op,
               std::string("the interpreter has no kernel for '") + std::string(info.name) + "'");

@@ -232,7 +232,42 @@ std::string expectType(const Op &op, TensorType &expected) {
     }
     return "";
   }
-  default: break;
+  case OpKind::Constant:
+  case OpKind::DimSize:
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::SafeMul:
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Select:
+  case OpKind::StopGradient:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Slice: break;
   }
   // Element-wise ops.
   if (op.info().traits & kElementwise) {
@@ -299,7 +334,58 @@ std::string checkFreeType(const Op &op) {
       return "the slice does not fit inside the operand";
     return "";
   }
-  default: return "";
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Erf:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::SafeMul:
+  case OpKind::Eq:
+  case OpKind::Ne:
+  case OpKind::Lt:
+  case OpKind::Le:
+  case OpKind::Gt:
+  case OpKind::Ge:
+  case OpKind::Select:
+  case OpKind::StopGradient:
+  case OpKind::Transpose:
+  case OpKind::Concat:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+  case OpKind::LogSumExp:
+  case OpKind::MatMul:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::Argmax:
+  case OpKind::CrossEntropy:
+  case OpKind::BceWithLogits:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::Conv2dBackwardInput:
+  case OpKind::Conv2dBackwardWeight:
+  case OpKind::MaxPool2dBackward:
+  case OpKind::MaxPool2dTangent:
+  case OpKind::AvgPool2dBackward: return "";
   }
 }
 

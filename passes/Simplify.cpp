@@ -105,7 +105,49 @@ public:
     case OpKind::ReduceSum:
     case OpKind::ReduceMax:
     case OpKind::ReduceMin: return reductionOfBroadcast(op);
-    default: return nullptr;
+    case OpKind::Constant:
+    case OpKind::DimSize:
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Sqrt:
+    case OpKind::Abs:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Relu:
+    case OpKind::Softplus:
+    case OpKind::Gelu:
+    case OpKind::Erf:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::LeakyRelu:
+    case OpKind::Elu:
+    case OpKind::Pow:
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Eq:
+    case OpKind::Ne:
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Gt:
+    case OpKind::Ge:
+    case OpKind::StopGradient:
+    case OpKind::Concat:
+    case OpKind::Slice:
+    case OpKind::LogSumExp:
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax:
+    case OpKind::OneHot:
+    case OpKind::Argmax:
+    case OpKind::CrossEntropy:
+    case OpKind::BceWithLogits:
+    case OpKind::Conv2d:
+    case OpKind::MaxPool2d:
+    case OpKind::AvgPool2d:
+    case OpKind::Conv2dBackwardInput:
+    case OpKind::Conv2dBackwardWeight:
+    case OpKind::MaxPool2dBackward:
+    case OpKind::MaxPool2dTangent:
+    case OpKind::AvgPool2dBackward: return nullptr;
     }
   }
 

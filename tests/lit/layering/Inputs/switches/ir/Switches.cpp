@@ -1,0 +1,23 @@
+bool listed(OpKind kind) {
+  switch (kind) {
+  case OpKind::Add: return true;
+  case OpKind::Sub: return false;
+  }
+}
+bool hidden(OpKind kind) {
+  switch (kind) {
+  case OpKind::Add: {
+    switch (other) {
+    case Place::Arena: return true;
+    default: return false;
+    }
+  }
+  default: return false;
+  }
+}
+int tokens(TokenKind kind) {
+  switch (kind) {
+  case TokenKind::Eof: return 0;
+  default: return 1;
+  }
+}
