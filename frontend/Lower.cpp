@@ -1,6 +1,8 @@
 #include "frontend/Lower.h"
+#include "ir/Builder.h"
 
 #include <cassert>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -19,12 +21,7 @@ private:
   Value *operand(const Node *n, const Shape &shape);
   /// The value of `n` at its own type.
   Value *operand(const Node *n) { return operand(n, n->type.shape); }
-  Value *emit(OpKind kind, std::vector<Value *> operands, TensorType type, Attrs attrs = {});
-  Value *constant(double value, TensorType type);
-  /// A float tensor of `type` holding the size `d` (dim_size when symbolic).
-  Value *sizeValue(const Dim &d, TensorType type);
-  Value *reshape(Value *v, Shape shape);
-  Value *broadcast(Value *v, const Shape &shape);
+  /// `kind` (a reduction) over every axis of `v`.
   Value *reduceAll(OpKind kind, Value *v);
 
   void lowerNode(const Node &n);
@@ -33,57 +30,28 @@ private:
 
   const Program &program_;
   Function *fn_ = nullptr;
-  SourceLoc loc_; ///< the position of the node being lowered
+  /// Makes the ops, at the position of the node being lowered.
+  std::optional<Builder> b_;
   std::unordered_map<const Node *, Value *> values_;
 };
-
-Value *Lowering::emit(OpKind kind, std::vector<Value *> operands, TensorType type, Attrs attrs) {
-  return fn_->append(kind, std::move(operands), std::move(type), std::move(attrs), loc_);
-}
-
-Value *Lowering::constant(double value, TensorType type) {
-  Attrs a;
-  a.value = value;
-  return emit(OpKind::Constant, {}, std::move(type), a);
-}
-
-Value *Lowering::sizeValue(const Dim &d, TensorType type) {
-  if (d.isConcrete())
-    return constant(double(d.coefficient()), std::move(type));
-  Attrs a;
-  a.dim = d;
-  return emit(OpKind::DimSize, {}, std::move(type), a);
-}
-
-Value *Lowering::reshape(Value *v, Shape shape) {
-  if (v->type.shape == shape)
-    return v;
-  return emit(OpKind::Reshape, {v}, TensorType{v->type.dtype, std::move(shape)});
-}
-
-Value *Lowering::broadcast(Value *v, const Shape &shape) {
-  if (v->type.shape == shape)
-    return v;
-  return emit(OpKind::Broadcast, {v}, TensorType{v->type.dtype, shape});
-}
 
 Value *Lowering::reduceAll(OpKind kind, Value *v) {
   Attrs a;
   for (unsigned d = 0; d < v->type.rank(); ++d)
     a.axes.push_back(d);
-  return emit(kind, {v}, TensorType{v->type.dtype, {}}, a);
+  return b_->create(kind, {v}, TensorType{v->type.dtype, {}}, a);
 }
 
 Value *Lowering::operand(const Node *n, const Shape &shape) {
   if (n->kind == Node::Kind::Constant) {
-    SourceLoc saved = loc_;
-    loc_ = n->loc;
-    Value *c = constant(n->constant, TensorType{n->type.dtype, shape});
-    loc_ = saved;
+    SourceLoc saved = b_->loc();
+    b_->setLoc(n->loc);
+    Value *c = b_->constant(n->constant, TensorType{n->type.dtype, shape});
+    b_->setLoc(saved);
     return c;
   }
   Value *v = values_.at(n);
-  return broadcast(v, shape);
+  return b_->broadcast(v, shape);
 }
 
 Value *Lowering::lowerMatMul(const Node &n) {
@@ -92,9 +60,9 @@ Value *Lowering::lowerMatMul(const Node &n) {
   DType dt = n.type.dtype;
   bool aVector = a->type.rank() == 1, bVector = b->type.rank() == 1;
   if (aVector)
-    a = reshape(a, {Dim(1), a->type.shape[0]});
+    a = b_->reshape(a, {Dim(1), a->type.shape[0]});
   if (bVector)
-    b = reshape(b, {b->type.shape[0], Dim(1)});
+    b = b_->reshape(b, {b->type.shape[0], Dim(1)});
   const Shape &sa = a->type.shape, &sb = b->type.shape;
   const Dim &m = sa[sa.size() - 2], &k = sa.back(), &nn = sb.back();
   Value *c;
@@ -103,11 +71,11 @@ Value *Lowering::lowerMatMul(const Node &n) {
     Shape batch(sa.begin(), sa.end() - 2);
     std::optional<Dim> rows = numElements(Shape(sa.begin(), sa.end() - 1));
     assert(rows && "Sema bounds every size");
-    Value *a2 = reshape(a, {*rows, k});
-    Value *c2 = emit(OpKind::MatMul, {a2, b}, TensorType{dt, {*rows, nn}});
+    Value *a2 = b_->reshape(a, {*rows, k});
+    Value *c2 = b_->create(OpKind::MatMul, {a2, b}, TensorType{dt, {*rows, nn}});
     batch.push_back(m);
     batch.push_back(nn);
-    c = reshape(c2, batch);
+    c = b_->reshape(c2, batch);
   } else {
     Shape batchA(sa.begin(), sa.end() - 2), batchB(sb.begin(), sb.end() - 2);
     Shape batch = *broadcastShapes(batchA, batchB);
@@ -115,9 +83,10 @@ Value *Lowering::lowerMatMul(const Node &n) {
     shapeA.insert(shapeA.end(), {m, k});
     shapeB.insert(shapeB.end(), {k, nn});
     shapeC.insert(shapeC.end(), {m, nn});
-    c = emit(OpKind::MatMul, {broadcast(a, shapeA), broadcast(b, shapeB)}, TensorType{dt, shapeC});
+    c = b_->create(OpKind::MatMul, {b_->broadcast(a, shapeA), b_->broadcast(b, shapeB)},
+                   TensorType{dt, shapeC});
   }
-  return reshape(c, n.type.shape);
+  return b_->reshape(c, n.type.shape);
 }
 
 Value *Lowering::lowerOp(const Node &n) {
@@ -125,21 +94,21 @@ Value *Lowering::lowerOp(const Node &n) {
   const NodeAttrs &na = n.attrs;
   const Shape &shape = n.type.shape;
   auto unary = [&](OpKind kind, Value *x, Attrs attrs = {}) {
-    return emit(kind, {x}, x->type, std::move(attrs));
+    return b_->create(kind, {x}, x->type, std::move(attrs));
   };
   auto binary = [&](OpKind kind) {
-    return emit(kind, {operand(n.operands[0], shape), operand(n.operands[1], shape)}, n.type);
+    return b_->create(kind, {operand(n.operands[0], shape), operand(n.operands[1], shape)}, n.type);
   };
   auto withAxis = [&](OpKind kind) {
     Attrs a;
     a.axis = na.axis;
-    return emit(kind, {operand(n.operands[0])}, n.type, a);
+    return b_->create(kind, {operand(n.operands[0])}, n.type, a);
   };
   auto reduction = [&](OpKind kind) {
     Attrs a;
     a.axes = na.axes;
     a.keepdims = na.keepdims;
-    return emit(kind, {operand(n.operands[0])}, n.type, a);
+    return b_->create(kind, {operand(n.operands[0])}, n.type, a);
   };
   switch (n.op) {
   case B::Add: return binary(OpKind::Add);
@@ -169,16 +138,16 @@ Value *Lowering::lowerOp(const Node &n) {
   case B::Cos: return unary(OpKind::Cos, operand(n.operands[0]));
   case B::Square: {
     Value *x = operand(n.operands[0]);
-    return emit(OpKind::Mul, {x, x}, x->type);
+    return b_->mul(x, x);
   }
   case B::Silu: { // x * sigmoid(x)
     Value *x = operand(n.operands[0]);
-    return emit(OpKind::Mul, {x, unary(OpKind::Sigmoid, x)}, x->type);
+    return b_->mul(x, b_->sigmoid(x));
   }
   case B::Mish: { // x * tanh(softplus(x))
     Value *x = operand(n.operands[0]);
     Value *t = unary(OpKind::Tanh, unary(OpKind::Softplus, x));
-    return emit(OpKind::Mul, {x, t}, x->type);
+    return b_->mul(x, t);
   }
   case B::LeakyRelu:
   case B::Elu: {
@@ -187,26 +156,26 @@ Value *Lowering::lowerOp(const Node &n) {
     return unary(n.op == B::Elu ? OpKind::Elu : OpKind::LeakyRelu, operand(n.operands[0]), a);
   }
   case B::Where:
-    return emit(OpKind::Select,
-                {operand(n.operands[0], shape), operand(n.operands[1], shape),
-                 operand(n.operands[2], shape)},
-                n.type);
+    return b_->create(OpKind::Select,
+                      {operand(n.operands[0], shape), operand(n.operands[1], shape),
+                       operand(n.operands[2], shape)},
+                      n.type);
   case B::StopGradient: return unary(OpKind::StopGradient, operand(n.operands[0]));
   case B::MatMul: return lowerMatMul(n);
   case B::Transpose: {
     Attrs a;
     a.perm = na.perm;
-    return emit(OpKind::Transpose, {operand(n.operands[0])}, n.type, a);
+    return b_->create(OpKind::Transpose, {operand(n.operands[0])}, n.type, a);
   }
   case B::Reshape:
-  case B::Flatten: return emit(OpKind::Reshape, {operand(n.operands[0])}, n.type);
+  case B::Flatten: return b_->create(OpKind::Reshape, {operand(n.operands[0])}, n.type);
   case B::Concat: {
     std::vector<Value *> parts;
     for (const Node *p : n.operands)
       parts.push_back(operand(p));
     Attrs a;
     a.axis = na.axis;
-    return emit(OpKind::Concat, parts, n.type, a);
+    return b_->create(OpKind::Concat, parts, n.type, a);
   }
   case B::Sum: return reduction(OpKind::ReduceSum);
   case B::Max: return reduction(OpKind::ReduceMax);
@@ -217,7 +186,7 @@ Value *Lowering::lowerOp(const Node &n) {
     Dim count;
     for (int64_t axis : na.axes)
       count = *Dim::product(count, n.operands[0]->type.shape[axis]);
-    return emit(OpKind::Div, {sum, sizeValue(count, n.type)}, n.type);
+    return b_->create(OpKind::Div, {sum, b_->size(count, n.type)}, n.type);
   }
   case B::Softmax: return withAxis(OpKind::Softmax);
   case B::LogSoftmax: return withAxis(OpKind::LogSoftmax);
@@ -225,7 +194,7 @@ Value *Lowering::lowerOp(const Node &n) {
   case B::OneHot: {
     Attrs a;
     a.classes = na.classes;
-    return emit(OpKind::OneHot, {operand(n.operands[0])}, n.type, a);
+    return b_->create(OpKind::OneHot, {operand(n.operands[0])}, n.type, a);
   }
   case B::Accuracy: { // mean(argmax(scores) == labels), labels as indices
     Value *scores = operand(n.operands[0]);
@@ -234,51 +203,53 @@ Value *Lowering::lowerOp(const Node &n) {
     Attrs byRow;
     byRow.axis = 1;
     TensorType indices{DType::I32, {rows}};
-    Value *predicted = emit(OpKind::Argmax, {scores}, indices, byRow);
+    Value *predicted = b_->create(OpKind::Argmax, {scores}, indices, byRow);
     if (labels->type.dtype != DType::I32)
-      labels = emit(OpKind::Argmax, {labels}, indices, byRow);
-    Value *hits = emit(OpKind::Eq, {predicted, labels}, TensorType{n.type.dtype, {rows}});
-    return emit(OpKind::Div, {reduceAll(OpKind::ReduceSum, hits), sizeValue(rows, n.type)}, n.type);
+      labels = b_->create(OpKind::Argmax, {labels}, indices, byRow);
+    Value *hits = b_->create(OpKind::Eq, {predicted, labels}, TensorType{n.type.dtype, {rows}});
+    return b_->create(OpKind::Div, {reduceAll(OpKind::ReduceSum, hits), b_->size(rows, n.type)},
+                      n.type);
   }
   case B::Mse: { // mean((pred - target)^2)
     Value *pred = operand(n.operands[0]);
     Value *target = operand(n.operands[1], pred->type.shape);
-    Value *diff = emit(OpKind::Sub, {pred, target}, pred->type);
-    Value *squares = emit(OpKind::Mul, {diff, diff}, pred->type);
+    Value *diff = b_->sub(pred, target);
+    Value *squares = b_->mul(diff, diff);
     Dim count = *numElements(pred->type.shape);
-    return emit(OpKind::Div, {reduceAll(OpKind::ReduceSum, squares), sizeValue(count, n.type)},
-                n.type);
+    return b_->create(OpKind::Div, {reduceAll(OpKind::ReduceSum, squares), b_->size(count, n.type)},
+                      n.type);
   }
   case B::CrossEntropy: {
     Value *logits = operand(n.operands[0]);
     Value *labels = operand(n.operands[1]);
     if (labels->type.dtype == DType::I32)
-      return emit(OpKind::CrossEntropy, {logits, labels}, n.type);
+      return b_->create(OpKind::CrossEntropy, {logits, labels}, n.type);
     // Probabilities: -sum(labels * log_softmax(logits)) / rows.
     Attrs byRow;
     byRow.axis = 1;
-    Value *logProbs = emit(OpKind::LogSoftmax, {logits}, logits->type, byRow);
-    Value *weighted = emit(OpKind::Mul, {labels, logProbs}, logits->type);
-    Value *mean = emit(
+    Value *logProbs = b_->create(OpKind::LogSoftmax, {logits}, logits->type, byRow);
+    Value *weighted = b_->create(OpKind::Mul, {labels, logProbs}, logits->type);
+    Value *mean = b_->create(
         OpKind::Div,
-        {reduceAll(OpKind::ReduceSum, weighted), sizeValue(logits->type.shape[0], n.type)}, n.type);
-    return emit(OpKind::Neg, {mean}, n.type);
+        {reduceAll(OpKind::ReduceSum, weighted), b_->size(logits->type.shape[0], n.type)}, n.type);
+    return b_->create(OpKind::Neg, {mean}, n.type);
   }
   case B::BceWithLogits:
-    return emit(OpKind::BceWithLogits, {operand(n.operands[0]), operand(n.operands[1])}, n.type);
+    return b_->create(OpKind::BceWithLogits, {operand(n.operands[0]), operand(n.operands[1])},
+                      n.type);
   case B::Conv2d: {
     Attrs a;
     std::copy(na.stride, na.stride + 2, a.stride);
     std::copy(na.padding, na.padding + 2, a.padding);
-    return emit(OpKind::Conv2d, {operand(n.operands[0]), operand(n.operands[1])}, n.type, a);
+    return b_->create(OpKind::Conv2d, {operand(n.operands[0]), operand(n.operands[1])}, n.type, a);
   }
   case B::MaxPool2d:
   case B::AvgPool2d: {
     Attrs a;
     std::copy(na.stride, na.stride + 2, a.stride);
     std::copy(na.window, na.window + 2, a.window);
-    return emit(n.op == B::MaxPool2d ? OpKind::MaxPool2d : OpKind::AvgPool2d,
-                {operand(n.operands[0])}, n.type, a);
+    return b_->create(n.op == B::MaxPool2d ? OpKind::MaxPool2d : OpKind::AvgPool2d,
+                      {operand(n.operands[0])}, n.type, a);
   }
   }
   assert(false && "a builtin without a lowering");
@@ -286,7 +257,7 @@ Value *Lowering::lowerOp(const Node &n) {
 }
 
 void Lowering::lowerNode(const Node &n) {
-  loc_ = n.loc;
+  b_->setLoc(n.loc);
   switch (n.kind) {
   case Node::Kind::Input:
     values_[&n] = &fn_->addArgument(ArgRole::Input, n.name, n.type, n.loc)->value;
@@ -312,6 +283,7 @@ std::unique_ptr<Module> Lowering::run() {
   auto module = std::make_unique<Module>();
   module->train = program_.train;
   fn_ = module->addFunction(kForwardFunction);
+  b_.emplace(*fn_);
 
   // What the results depend on; inputs and params are always kept.
   std::vector<const Node *> roots;
@@ -333,7 +305,7 @@ std::unique_ptr<Module> Lowering::run() {
       lowerNode(*node);
 
   auto resultValue = [&](const Node *n) {
-    loc_ = n->loc;
+    b_->setLoc(n->loc);
     return operand(n);
   };
   for (const NamedResult &r : program_.outputs)

@@ -62,10 +62,11 @@ Function *differentiate(Module &module, const Function &source, const std::strin
   AdjointBuilder builder(
       *fn,
       [&](Value *operand, Value *gradient) {
+        // Fan-out: the gradients reaching one value add up, each sum at
+        // the position of the gradient it adds.
         Value *&slot = gradients[operand];
-        slot = slot ? fn->append(OpKind::Add, {slot, gradient}, operand->type, {},
-                                 gradient->def ? gradient->def->loc : SourceLoc{})
-                    : gradient;
+        Builder sum(*fn, gradient->def ? gradient->def->loc : SourceLoc{});
+        slot = slot ? sum.create(OpKind::Add, {slot, gradient}, operand->type) : gradient;
       },
       [&](const Value *v) { return needs.count(v) > 0; });
 

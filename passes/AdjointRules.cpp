@@ -24,10 +24,6 @@ namespace {
 Value *x0(Op &op) { return op.operands[0]; }
 Value *x1(Op &op) { return op.operands[1]; }
 Value *y(Op &op) { return &op.result; }
-Value *one(B &b, Value *like) { return b.constant(1, like->type); }
-/// [a > b] as a float mask, and friends.
-Value *mask(B &b, OpKind kind, Value *a, Value *c) { return b.compare(kind, a, c); }
-Value *zeroAt(B &b, Value *like) { return b.constant(0, like->type); }
 
 /// The monomial a - b when both have the same symbols, else nothing.
 std::optional<Dim> difference(const Dim &a, const Dim &b) {
@@ -40,9 +36,15 @@ std::optional<Dim> difference(const Dim &a, const Dim &b) {
 
 /// d(max(a, b))/da: [a > b] + ½[a = b]; ties split the gradient evenly.
 Value *winnerMask(B &b, Value *a, Value *c, OpKind strict) {
-  Value *wins = mask(b, strict, a, c);
-  Value *ties = mask(b, OpKind::Eq, a, c);
-  return b.same(OpKind::Add, {wins, b.same(OpKind::Mul, {ties, b.constant(0.5, a->type)})});
+  Value *wins = b.compare(strict, a, c);
+  Value *ties = b.eq(a, c);
+  return b.add(wins, b.scale(ties, 0.5));
+}
+
+/// [x > 0] as a float mask.
+Value *positive(B &b, Value *x) {
+  Value *zero = b.constant(0, x->type);
+  return b.gt(x, zero);
 }
 
 /// MatMul: C = op(A) op(B), op = transpose or not. With G = dC:
@@ -52,17 +54,11 @@ Value *winnerMask(B &b, Value *a, Value *c, OpKind strict) {
 ///   Aᵀ Bᵀ:   dA = Bᵀ Gᵀ,     dB = Gᵀ Aᵀ
 void matmulRule(B &b, Op &op, Value *g) {
   bool ta = op.attrs.transposeA, tb = op.attrs.transposeB;
-  auto mm = [&](Value *l, Value *r, bool tl, bool tr, const TensorType &type) {
-    Attrs a;
-    a.transposeA = tl;
-    a.transposeB = tr;
-    return b.emit(OpKind::MatMul, {l, r}, type, a);
-  };
   Value *a = x0(op), *c = x1(op);
   if (b.needs(a))
-    b.contribute(a, ta ? mm(c, g, tb, true, a->type) : mm(g, c, false, !tb, a->type));
+    b.contribute(a, ta ? b.matmul(c, g, tb, true, a->type) : b.matmul(g, c, false, !tb, a->type));
   if (b.needs(c))
-    b.contribute(c, tb ? mm(g, a, true, ta, c->type) : mm(a, g, !ta, false, c->type));
+    b.contribute(c, tb ? b.matmul(g, a, true, ta, c->type) : b.matmul(a, g, !ta, false, c->type));
 }
 
 /// Concat along an axis: each operand's gradient is its slice of g.
@@ -70,12 +66,8 @@ void concatRule(B &b, Op &op, Value *g) {
   Dim offset(0);
   for (Value *part : op.operands) {
     const Dim &size = part->type.shape[op.attrs.axis];
-    if (b.needs(part)) {
-      Attrs a;
-      a.axis = op.attrs.axis;
-      a.start = offset;
-      b.contribute(part, b.emit(OpKind::Slice, {g}, part->type, a));
-    }
+    if (b.needs(part))
+      b.contribute(part, b.slice(g, op.attrs.axis, offset, part->type));
     offset = *Dim::sum(offset, size);
   }
 }
@@ -98,9 +90,7 @@ void sliceRule(B &b, Op &op, Value *g) {
   pieces.push_back(g);
   if (rest->coefficient() != 0)
     pieces.push_back(zeros(*rest));
-  Attrs a;
-  a.axis = axis;
-  b.contribute(x, pieces.size() == 1 ? g : b.emit(OpKind::Concat, pieces, x->type, a));
+  b.contribute(x, pieces.size() == 1 ? g : b.concat(pieces, axis, x->type));
 }
 
 /// max and min reductions: the gradient goes to the positions equal to the
@@ -108,10 +98,11 @@ void sliceRule(B &b, Op &op, Value *g) {
 void extremumRule(B &b, Op &op, Value *g) {
   Value *x = x0(op);
   const Attrs &r = op.attrs;
-  Value *hit = mask(b, OpKind::Eq, x, b.expand(y(op), r.axes, r.keepdims, x->type.shape));
-  Value *count = b.expand(b.reduceSum(hit, r.axes, r.keepdims), r.axes, r.keepdims, x->type.shape);
-  Value *share = b.same(OpKind::Div, {hit, count});
-  b.contribute(x, b.safeMul(b.expand(g, r.axes, r.keepdims, x->type.shape), share));
+  const Shape &shape = x->type.shape;
+  Value *hit = b.eq(x, b.expand(y(op), r.axes, r.keepdims, shape));
+  Value *count = b.expand(b.reduceSum(hit, r.axes, r.keepdims), r.axes, r.keepdims, shape);
+  Value *share = b.div(hit, count);
+  b.contribute(x, b.safeMul(b.expand(g, r.axes, r.keepdims, shape), share));
 }
 
 struct RuleEntry {
@@ -121,96 +112,89 @@ struct RuleEntry {
 
 const RuleEntry kRules[] = {
     // y = -x:  dx = -g
-    {OpKind::Neg, [](B &b, Op &op, Value *g) { b.contribute(x0(op), b.same(OpKind::Neg, {g})); }},
+    {OpKind::Neg, [](B &b, Op &op, Value *g) { b.contribute(x0(op), b.neg(g)); }},
     // y = e^x:  dx = g·y
     {OpKind::Exp, [](B &b, Op &op, Value *g) { b.contribute(x0(op), b.safeMul(g, y(op))); }},
     // y = ln x:  dx = g·(1/x)
     {OpKind::Log,
      [](B &b, Op &op, Value *g) {
-       b.contribute(x0(op), b.safeMul(g, b.same(OpKind::Div, {one(b, g), x0(op)})));
+       Value *one = b.constant(1, g->type);
+       b.contribute(x0(op), b.safeMul(g, b.div(one, x0(op))));
      }},
     // y = √x:  dx = g·(1/(2y))   (inf at x = 0, as PyTorch)
     {OpKind::Sqrt,
      [](B &b, Op &op, Value *g) {
        Value *half = b.constant(0.5, g->type);
-       b.contribute(x0(op), b.safeMul(g, b.same(OpKind::Div, {half, y(op)})));
+       b.contribute(x0(op), b.safeMul(g, b.div(half, y(op))));
      }},
     // y = |x|:  dx = g·sign(x), sign(x) = [x > 0] - [x < 0]   (0 at x = 0)
     {OpKind::Abs,
      [](B &b, Op &op, Value *g) {
-       Value *x = x0(op), *zero = zeroAt(b, x);
-       Value *sign = b.same(OpKind::Sub, {mask(b, OpKind::Gt, x, zero), mask(b, OpKind::Lt, x, zero)});
-       b.contribute(x, b.safeMul(g, sign));
+       Value *x = x0(op), *zero = b.constant(0, x->type);
+       Value *above = b.gt(x, zero);
+       Value *below = b.lt(x, zero);
+       b.contribute(x, b.safeMul(g, b.sub(above, below)));
      }},
     // y = tanh x:  dx = g·(1 - y²)
     {OpKind::Tanh,
      [](B &b, Op &op, Value *g) {
-       Value *y2 = b.same(OpKind::Mul, {y(op), y(op)});
-       b.contribute(x0(op), b.safeMul(g, b.same(OpKind::Sub, {one(b, g), y2})));
+       Value *y2 = b.mul(y(op), y(op));
+       Value *one = b.constant(1, g->type);
+       b.contribute(x0(op), b.safeMul(g, b.sub(one, y2)));
      }},
     // y = σ(x):  dx = g·y(1 - y)
     {OpKind::Sigmoid,
      [](B &b, Op &op, Value *g) {
-       Value *d = b.same(OpKind::Mul, {y(op), b.same(OpKind::Sub, {one(b, g), y(op)})});
-       b.contribute(x0(op), b.safeMul(g, d));
+       Value *one = b.constant(1, g->type);
+       b.contribute(x0(op), b.safeMul(g, b.mul(y(op), b.sub(one, y(op)))));
      }},
     // y = max(x, 0):  dx = g where x > 0, else 0   (0 at x = 0)
     {OpKind::Relu,
      [](B &b, Op &op, Value *g) {
-       Value *x = x0(op);
-       b.contribute(x, b.same(OpKind::Select, {mask(b, OpKind::Gt, x, zeroAt(b, x)), g, zeroAt(b, g)}));
+       Value *mask = positive(b, x0(op));
+       b.contribute(x0(op), b.select(mask, g, b.constant(0, g->type)));
      }},
     // y = ln(1 + e^x):  dx = g·σ(x)
     {OpKind::Softplus,
-     [](B &b, Op &op, Value *g) {
-       b.contribute(x0(op), b.safeMul(g, b.same(OpKind::Sigmoid, {x0(op)})));
-     }},
+     [](B &b, Op &op, Value *g) { b.contribute(x0(op), b.safeMul(g, b.sigmoid(x0(op)))); }},
     // y = x Φ(x):  dx = g·(Φ(x) + x φ(x)),  Φ(x) = ½(1 + erf(x/√2)),  φ(x) = e^(-x²/2) / √(2π)
     {OpKind::Gelu,
      [](B &b, Op &op, Value *g) {
        Value *x = x0(op);
        auto c = [&](double v) { return b.constant(v, x->type); };
-       Value *cdf = b.same(OpKind::Mul,
-                           {c(0.5), b.same(OpKind::Add,
-                                           {c(1), b.same(OpKind::Erf,
-                                                         {b.same(OpKind::Mul, {x, c(M_SQRT1_2)})})})});
-       Value *x2 = b.same(OpKind::Mul, {x, x});
-       Value *pdf = b.same(OpKind::Mul,
-                           {c(0.5 * M_2_SQRTPI * M_SQRT1_2),
-                            b.same(OpKind::Exp, {b.same(OpKind::Mul, {c(-0.5), x2})})});
-       Value *d = b.same(OpKind::Add, {cdf, b.same(OpKind::Mul, {x, pdf})});
-       b.contribute(x, b.safeMul(g, d));
+       Value *half = c(0.5), *one = c(1), *invSqrt2 = c(M_SQRT1_2);
+       Value *cdf = b.mul(half, b.add(one, b.erf(b.mul(x, invSqrt2))));
+       Value *x2 = b.mul(x, x);
+       Value *invSqrt2Pi = c(0.5 * M_2_SQRTPI * M_SQRT1_2), *minusHalf = c(-0.5);
+       Value *pdf = b.mul(invSqrt2Pi, b.exp(b.mul(minusHalf, x2)));
+       b.contribute(x, b.safeMul(g, b.add(cdf, b.mul(x, pdf))));
      }},
     // y = erf x:  dx = g·(2/√π) e^(-x²)
     {OpKind::Erf,
      [](B &b, Op &op, Value *g) {
        Value *x = x0(op);
-       Value *e = b.same(OpKind::Exp, {b.same(OpKind::Neg, {b.same(OpKind::Mul, {x, x})})});
-       b.contribute(x, b.safeMul(g, b.same(OpKind::Mul, {b.constant(M_2_SQRTPI, x->type), e})));
+       Value *e = b.exp(b.neg(b.mul(x, x)));
+       Value *twoOverSqrtPi = b.constant(M_2_SQRTPI, x->type);
+       b.contribute(x, b.safeMul(g, b.mul(twoOverSqrtPi, e)));
      }},
     // y = sin x:  dx = g·cos x
-    {OpKind::Sin,
-     [](B &b, Op &op, Value *g) {
-       b.contribute(x0(op), b.safeMul(g, b.same(OpKind::Cos, {x0(op)})));
-     }},
+    {OpKind::Sin, [](B &b, Op &op, Value *g) { b.contribute(x0(op), b.safeMul(g, b.cos(x0(op)))); }},
     // y = cos x:  dx = g·(-sin x)
     {OpKind::Cos,
-     [](B &b, Op &op, Value *g) {
-       b.contribute(x0(op), b.safeMul(g, b.same(OpKind::Neg, {b.same(OpKind::Sin, {x0(op)})})));
-     }},
+     [](B &b, Op &op, Value *g) { b.contribute(x0(op), b.safeMul(g, b.neg(b.sin(x0(op))))); }},
     // y = x if x > 0 else αx:  dx = g where x > 0, else αg
     {OpKind::LeakyRelu,
      [](B &b, Op &op, Value *g) {
-       Value *x = x0(op);
-       Value *scaled = b.same(OpKind::Mul, {g, b.constant(op.attrs.alpha, g->type)});
-       b.contribute(x, b.same(OpKind::Select, {mask(b, OpKind::Gt, x, zeroAt(b, x)), g, scaled}));
+       Value *scaled = b.scale(g, op.attrs.alpha);
+       b.contribute(x0(op), b.select(positive(b, x0(op)), g, scaled));
      }},
     // y = x if x > 0 else α(e^x - 1):  dx = g·(1 if x > 0 else y + α)
     {OpKind::Elu,
      [](B &b, Op &op, Value *g) {
        Value *x = x0(op);
-       Value *negative = b.same(OpKind::Add, {y(op), b.constant(op.attrs.alpha, x->type)});
-       Value *d = b.same(OpKind::Select, {mask(b, OpKind::Gt, x, zeroAt(b, x)), one(b, x), negative});
+       Value *negative = b.add(y(op), b.constant(op.attrs.alpha, x->type));
+       Value *mask = positive(b, x);
+       Value *d = b.select(mask, b.constant(1, x->type), negative);
        b.contribute(x, b.safeMul(g, d));
      }},
     // y = a + b:  da = g, db = g
@@ -224,7 +208,7 @@ const RuleEntry kRules[] = {
      [](B &b, Op &op, Value *g) {
        b.contribute(x0(op), g);
        if (b.needs(x1(op)))
-         b.contribute(x1(op), b.same(OpKind::Neg, {g}));
+         b.contribute(x1(op), b.neg(g));
      }},
     // y = a b:  da = g·b, db = g·a   (safe_mul differentiates as a product)
     {OpKind::Mul,
@@ -245,21 +229,24 @@ const RuleEntry kRules[] = {
     {OpKind::Div,
      [](B &b, Op &op, Value *g) {
        Value *a = x0(op), *c = x1(op);
-       if (b.needs(a))
-         b.contribute(a, b.safeMul(g, b.same(OpKind::Div, {one(b, c), c})));
+       if (b.needs(a)) {
+         Value *one = b.constant(1, c->type);
+         b.contribute(a, b.safeMul(g, b.div(one, c)));
+       }
        if (b.needs(c))
-         b.contribute(c, b.safeMul(g, b.same(OpKind::Neg, {b.same(OpKind::Div, {y(op), c})})));
+         b.contribute(c, b.safeMul(g, b.neg(b.div(y(op), c))));
      }},
     // y = a^b:  da = g·b a^(b-1), db = g·y ln a
     {OpKind::Pow,
      [](B &b, Op &op, Value *g) {
        Value *a = x0(op), *e = x1(op);
        if (b.needs(a)) {
-         Value *lower = b.same(OpKind::Pow, {a, b.same(OpKind::Sub, {e, one(b, e)})});
-         b.contribute(a, b.safeMul(g, b.same(OpKind::Mul, {e, lower})));
+         Value *one = b.constant(1, e->type);
+         Value *lower = b.pow(a, b.sub(e, one));
+         b.contribute(a, b.safeMul(g, b.mul(e, lower)));
        }
        if (b.needs(e))
-         b.contribute(e, b.safeMul(g, b.same(OpKind::Mul, {y(op), b.same(OpKind::Log, {a})})));
+         b.contribute(e, b.safeMul(g, b.mul(y(op), b.log(a))));
      }},
     // y = max(a, b):  da = g·([a > b] + ½[a = b]), db = g·([a < b] + ½[a = b])
     {OpKind::Max,
@@ -280,11 +267,11 @@ const RuleEntry kRules[] = {
     // y = select(m, a, b):  da = g where m, else 0;  db = 0 where m, else g
     {OpKind::Select,
      [](B &b, Op &op, Value *g) {
-       Value *m = x0(op), *zero = zeroAt(b, g);
+       Value *m = x0(op), *zero = b.constant(0, g->type);
        if (b.needs(op.operands[1]))
-         b.contribute(op.operands[1], b.same(OpKind::Select, {m, g, zero}));
+         b.contribute(op.operands[1], b.select(m, g, zero));
        if (b.needs(op.operands[2]))
-         b.contribute(op.operands[2], b.same(OpKind::Select, {m, zero, g}));
+         b.contribute(op.operands[2], b.select(m, zero, g));
      }},
     // y = broadcast(x):  dx = g summed over the stretched axes
     {OpKind::Broadcast,
@@ -295,11 +282,10 @@ const RuleEntry kRules[] = {
     // y = transpose(x, p):  dx = transpose(g, p⁻¹)
     {OpKind::Transpose,
      [](B &b, Op &op, Value *g) {
-       Attrs a;
-       a.perm.resize(op.attrs.perm.size());
+       std::vector<int64_t> inverse(op.attrs.perm.size());
        for (size_t i = 0; i < op.attrs.perm.size(); ++i)
-         a.perm[op.attrs.perm[i]] = int64_t(i);
-       b.contribute(x0(op), b.emit(OpKind::Transpose, {g}, x0(op)->type, a));
+         inverse[op.attrs.perm[i]] = int64_t(i);
+       b.contribute(x0(op), b.transpose(g, inverse));
      }},
     // y = concat(x_i):  dx_i = the slice of g where x_i went
     {OpKind::Concat, concatRule},
@@ -318,25 +304,24 @@ const RuleEntry kRules[] = {
      [](B &b, Op &op, Value *g) {
        Value *x = x0(op);
        const Attrs &r = op.attrs;
-       Value *shifted = b.same(OpKind::Sub, {x, b.expand(y(op), r.axes, r.keepdims, x->type.shape)});
-       b.contribute(x, b.safeMul(b.expand(g, r.axes, r.keepdims, x->type.shape),
-                                 b.same(OpKind::Exp, {shifted})));
+       Value *shifted = b.sub(x, b.expand(y(op), r.axes, r.keepdims, x->type.shape));
+       Value *spread = b.expand(g, r.axes, r.keepdims, x->type.shape);
+       b.contribute(x, b.safeMul(spread, b.exp(shifted)));
      }},
     {OpKind::MatMul, matmulRule},
     // y = softmax(x):  dx = y·(g - Σ(g·y))
     {OpKind::Softmax,
      [](B &b, Op &op, Value *g) {
-       std::vector<int64_t> axis = {op.attrs.axis};
-       Value *dot = b.reduceSum(b.safeMul(g, y(op)), axis, true);
-       Value *centered = b.same(OpKind::Sub, {g, b.broadcast(dot, g->type.shape)});
+       Value *dot = b.reduceSum(b.safeMul(g, y(op)), {op.attrs.axis}, true);
+       Value *centered = b.sub(g, b.broadcast(dot, g->type.shape));
        b.contribute(x0(op), b.safeMul(centered, y(op)));
      }},
     // y = log_softmax(x):  dx = g - e^y·Σ g
     {OpKind::LogSoftmax,
      [](B &b, Op &op, Value *g) {
        Value *total = b.broadcast(b.reduceSum(g, {op.attrs.axis}, true), g->type.shape);
-       Value *spread = b.safeMul(total, b.same(OpKind::Exp, {y(op)}));
-       b.contribute(x0(op), b.same(OpKind::Sub, {g, spread}));
+       Value *spread = b.safeMul(total, b.exp(y(op)));
+       b.contribute(x0(op), b.sub(g, spread));
      }},
     // y = mean over rows of (logsumexp(z) - z[label]):  dz = g·(softmax(z) - onehot(label)) / B
     {OpKind::CrossEntropy,
@@ -345,34 +330,34 @@ const RuleEntry kRules[] = {
        const Shape &s = z->type.shape;
        Attrs rows;
        rows.axis = 1;
-       Value *p = b.emit(OpKind::Softmax, {z}, z->type, rows);
+       Value *p = b.create(OpKind::Softmax, {z}, z->type, rows);
        Attrs classes;
        assert(s[1].isConcrete() && "the verifier requires a known class count");
        classes.classes = s[1].coefficient();
-       Value *target = b.emit(OpKind::OneHot, {x1(op)}, z->type, classes);
-       Value *scale = b.same(OpKind::Div, {g, b.size(s[0], g->type)});
-       b.contribute(z, b.safeMul(b.broadcast(scale, s), b.same(OpKind::Sub, {p, target})));
+       Value *target = b.create(OpKind::OneHot, {x1(op)}, z->type, classes);
+       Value *scale = b.div(g, b.size(s[0], g->type));
+       Value *perRow = b.broadcast(scale, s);
+       b.contribute(z, b.safeMul(perRow, b.sub(p, target)));
      }},
     // y = mean of max(x, 0) - x t + ln(1 + e^-|x|):  dx = g·(σ(x) - t)/N,  dt = g·(-x)/N
     {OpKind::BceWithLogits,
      [](B &b, Op &op, Value *g) {
        Value *x = x0(op), *t = x1(op);
        Value *scale =
-           b.broadcast(b.same(OpKind::Div, {g, b.size(*numElements(x->type.shape), g->type)}),
-                       x->type.shape);
+           b.broadcast(b.div(g, b.size(*numElements(x->type.shape), g->type)), x->type.shape);
        if (b.needs(x))
-         b.contribute(x, b.safeMul(scale, b.same(OpKind::Sub, {b.same(OpKind::Sigmoid, {x}), t})));
+         b.contribute(x, b.safeMul(scale, b.sub(b.sigmoid(x), t)));
        if (b.needs(t))
-         b.contribute(t, b.safeMul(scale, b.same(OpKind::Neg, {x})));
+         b.contribute(t, b.safeMul(scale, b.neg(x)));
      }},
     // y = conv2d(x, w):  dx = conv2d_backward_input(g, w),  dw = conv2d_backward_weight(x, g)
     {OpKind::Conv2d,
      [](B &b, Op &op, Value *g) {
        Value *x = x0(op), *w = x1(op);
        if (b.needs(x))
-         b.contribute(x, b.emit(OpKind::Conv2dBackwardInput, {g, w}, x->type, op.attrs));
+         b.contribute(x, b.create(OpKind::Conv2dBackwardInput, {g, w}, x->type, op.attrs));
        if (b.needs(w))
-         b.contribute(w, b.emit(OpKind::Conv2dBackwardWeight, {x, g}, w->type, op.attrs));
+         b.contribute(w, b.create(OpKind::Conv2dBackwardWeight, {x, g}, w->type, op.attrs));
      }},
     // y = conv2d_backward_input(h, w) is linear in h and w, with <G, y> = <conv2d(G, w), h>:
     //   dh = conv2d(G, w),  dw = conv2d_backward_weight(G, h)
@@ -380,9 +365,9 @@ const RuleEntry kRules[] = {
      [](B &b, Op &op, Value *g) {
        Value *h = x0(op), *w = x1(op);
        if (b.needs(h))
-         b.contribute(h, b.emit(OpKind::Conv2d, {g, w}, h->type, op.attrs));
+         b.contribute(h, b.create(OpKind::Conv2d, {g, w}, h->type, op.attrs));
        if (b.needs(w))
-         b.contribute(w, b.emit(OpKind::Conv2dBackwardWeight, {g, h}, w->type, op.attrs));
+         b.contribute(w, b.create(OpKind::Conv2dBackwardWeight, {g, h}, w->type, op.attrs));
      }},
     // y = conv2d_backward_weight(x, h), with <G, y> = <conv2d(x, G), h>:
     //   dx = conv2d_backward_input(h, G),  dh = conv2d(x, G)
@@ -390,35 +375,38 @@ const RuleEntry kRules[] = {
      [](B &b, Op &op, Value *g) {
        Value *x = x0(op), *h = x1(op);
        if (b.needs(x))
-         b.contribute(x, b.emit(OpKind::Conv2dBackwardInput, {h, g}, x->type, op.attrs));
+         b.contribute(x, b.create(OpKind::Conv2dBackwardInput, {h, g}, x->type, op.attrs));
        if (b.needs(h))
-         b.contribute(h, b.emit(OpKind::Conv2d, {x, g}, h->type, op.attrs));
+         b.contribute(h, b.create(OpKind::Conv2d, {x, g}, h->type, op.attrs));
      }},
     // y = max_pool2d(x):  dx = each window's g split evenly among its maxima
     {OpKind::MaxPool2d,
      [](B &b, Op &op, Value *g) {
-       b.contribute(x0(op), b.emit(OpKind::MaxPool2dBackward, {x0(op), g}, x0(op)->type, op.attrs));
+       b.contribute(x0(op),
+                    b.create(OpKind::MaxPool2dBackward, {x0(op), g}, x0(op)->type, op.attrs));
      }},
     // y = max_pool2d_backward(x, h) is linear in h and piecewise constant in x:
     //   dh = max_pool2d_tangent(x, G),  dx = 0 (almost everywhere)
     {OpKind::MaxPool2dBackward,
      [](B &b, Op &op, Value *g) {
-       b.contribute(x1(op), b.emit(OpKind::MaxPool2dTangent, {x0(op), g}, x1(op)->type, op.attrs));
+       b.contribute(x1(op),
+                    b.create(OpKind::MaxPool2dTangent, {x0(op), g}, x1(op)->type, op.attrs));
      }},
     // y = max_pool2d_tangent(x, u) is its transpose:  du = max_pool2d_backward(x, G),  dx = 0
     {OpKind::MaxPool2dTangent,
      [](B &b, Op &op, Value *g) {
-       b.contribute(x1(op), b.emit(OpKind::MaxPool2dBackward, {x0(op), g}, x1(op)->type, op.attrs));
+       b.contribute(x1(op),
+                    b.create(OpKind::MaxPool2dBackward, {x0(op), g}, x1(op)->type, op.attrs));
      }},
     // y = avg_pool2d(x):  dx = each window's g spread evenly over it
     {OpKind::AvgPool2d,
      [](B &b, Op &op, Value *g) {
-       b.contribute(x0(op), b.emit(OpKind::AvgPool2dBackward, {g}, x0(op)->type, op.attrs));
+       b.contribute(x0(op), b.create(OpKind::AvgPool2dBackward, {g}, x0(op)->type, op.attrs));
      }},
     // y = avg_pool2d_backward(h) is its transpose:  dh = avg_pool2d(G)
     {OpKind::AvgPool2dBackward,
      [](B &b, Op &op, Value *g) {
-       b.contribute(x0(op), b.emit(OpKind::AvgPool2d, {g}, x0(op)->type, op.attrs));
+       b.contribute(x0(op), b.create(OpKind::AvgPool2d, {g}, x0(op)->type, op.attrs));
      }},
 };
 

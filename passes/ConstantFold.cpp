@@ -105,7 +105,7 @@ bool foldConstants(Function &fn) {
     if (op.kind == OpKind::Constant)
       return nullptr;
     std::optional<double> value = fold(op);
-    return value ? rewriter.constant(*value, op.result.type) : nullptr;
+    return value ? rewriter.builder().constant(*value, op.result.type) : nullptr;
   });
 }
 

@@ -2,6 +2,7 @@
 #include "passes/DeadCode.h"
 #include "passes/StepVariants.h"
 
+#include "ir/Builder.h"
 #include "ir/Clone.h"
 
 #include <map>
@@ -13,35 +14,10 @@ using Kind = OptimizerConfig::Kind;
 
 namespace {
 
-/// Emits the update's ops at one source position.
-class UpdateBuilder {
-public:
-  UpdateBuilder(Function &fn, SourceLoc loc) : fn_(fn), loc_(loc) {}
-
-  Value *emit(OpKind kind, std::vector<Value *> operands, const TensorType &type, Attrs a = {}) {
-    return fn_.append(kind, std::move(operands), type, std::move(a), loc_);
-  }
-  Value *c(double value, const TensorType &type) {
-    Attrs a;
-    a.value = value;
-    return emit(OpKind::Constant, {}, type, a);
-  }
-  Value *add(Value *a, Value *b) { return emit(OpKind::Add, {a, b}, a->type); }
-  Value *sub(Value *a, Value *b) { return emit(OpKind::Sub, {a, b}, a->type); }
-  Value *mul(Value *a, Value *b) { return emit(OpKind::Mul, {a, b}, a->type); }
-  Value *div(Value *a, Value *b) { return emit(OpKind::Div, {a, b}, a->type); }
-  Value *sqrt(Value *a) { return emit(OpKind::Sqrt, {a}, a->type); }
-  /// a * k for a number k.
-  Value *scale(Value *a, double k) { return mul(a, c(k, a->type)); }
-  /// A scalar stretched to `type`.
-  Value *spread(Value *scalar, const TensorType &type) {
-    return type.isScalar() ? scalar : emit(OpKind::Broadcast, {scalar}, type);
-  }
-
-private:
-  Function &fn_;
-  SourceLoc loc_;
-};
+/// A scalar stretched to `type`.
+Value *spread(Builder &b, Value *scalar, const TensorType &type) {
+  return type.isScalar() ? scalar : b.broadcast(scalar, type.shape);
+}
 
 } // namespace
 
@@ -58,7 +34,7 @@ Function *appendOptimizer(Module &module, const Function &trainStep, const Optim
 
   std::vector<Argument *> params = fn->arguments(ArgRole::Param);
   Value *t = nullptr, *bc1 = nullptr, *bc2Sqrt = nullptr;
-  UpdateBuilder b(*fn, opt.loc);
+  Builder b(*fn, opt.loc);
   if (opt.kind == Kind::Adam || opt.kind == Kind::AdamW) {
     if (params.empty())
       return fn;
@@ -73,11 +49,12 @@ Function *appendOptimizer(Module &module, const Function &trainStep, const Optim
     // t += 1; bias corrections 1 - b1^t and sqrt(1 - b2^t).
     TensorType scalar{dt, {}};
     Value *step = &fn->addArgument(ArgRole::State, "step", scalar, opt.loc)->value;
-    t = b.add(step, b.c(1, scalar));
+    t = b.add(step, b.constant(1, scalar));
     fn->addResult(ResultRole::State, "step", t);
-    bc1 = b.sub(b.c(1, scalar), b.emit(OpKind::Pow, {b.c(opt.beta1, scalar), t}, scalar));
-    bc2Sqrt =
-        b.sqrt(b.sub(b.c(1, scalar), b.emit(OpKind::Pow, {b.c(opt.beta2, scalar), t}, scalar)));
+    Value *one = b.constant(1, scalar);
+    bc1 = b.sub(one, b.pow(b.constant(opt.beta1, scalar), t));
+    Value *alsoOne = b.constant(1, scalar);
+    bc2Sqrt = b.sqrt(b.sub(alsoOne, b.pow(b.constant(opt.beta2, scalar), t)));
   }
 
   for (Argument *param : params) {
@@ -109,20 +86,30 @@ Function *appendOptimizer(Module &module, const Function &trainStep, const Optim
       else if (opt.weightDecay != 0)
         g = b.add(g, b.scale(p, opt.weightDecay));
       Value *m = state("exp_avg"), *v = state("exp_avg_sq");
-      Value *newM = b.add(b.scale(m, opt.beta1), b.scale(g, 1 - opt.beta1));
-      Value *newV = b.add(b.scale(v, opt.beta2), b.scale(b.mul(g, g), 1 - opt.beta2));
+      // m' = β1 m + (1 - β1) g,  v' = β2 v + (1 - β2) g²
+      Value *keptM = b.scale(m, opt.beta1);
+      Value *newM = b.add(keptM, b.scale(g, 1 - opt.beta1));
+      Value *keptV = b.scale(v, opt.beta2);
+      Value *newV = b.add(keptV, b.scale(b.mul(g, g), 1 - opt.beta2));
       fn->addResult(ResultRole::State, "exp_avg." + name, newM);
       fn->addResult(ResultRole::State, "exp_avg_sq." + name, newV);
-      Value *denom = b.add(b.div(b.sqrt(newV), b.spread(bc2Sqrt, type)), b.c(opt.eps, type));
-      Value *stepSize = b.div(b.c(opt.lr, bc1->type), bc1);
-      next = b.sub(p, b.mul(b.spread(stepSize, type), b.div(newM, denom)));
+      // p' = p - lr/(1 - β1^t) · m' / (√v' / √(1 - β2^t) + ε)
+      Value *rootV = b.sqrt(newV);
+      Value *corrected = b.div(rootV, spread(b, bc2Sqrt, type));
+      Value *denom = b.add(corrected, b.constant(opt.eps, type));
+      Value *stepSize = b.div(b.constant(opt.lr, bc1->type), bc1);
+      Value *stepSizes = spread(b, stepSize, type);
+      next = b.sub(p, b.mul(stepSizes, b.div(newM, denom)));
       break;
     }
     case Kind::RmsProp: {
       Value *v = state("square_avg");
-      Value *newV = b.add(b.scale(v, opt.alpha), b.scale(b.mul(g, g), 1 - opt.alpha));
+      // v' = α v + (1 - α) g²,  p' = p - lr · g / (√v' + ε)
+      Value *keptV = b.scale(v, opt.alpha);
+      Value *newV = b.add(keptV, b.scale(b.mul(g, g), 1 - opt.alpha));
       fn->addResult(ResultRole::State, "square_avg." + name, newV);
-      Value *avg = b.add(b.sqrt(newV), b.c(opt.eps, type));
+      Value *rootV = b.sqrt(newV);
+      Value *avg = b.add(rootV, b.constant(opt.eps, type));
       next = b.sub(p, b.scale(b.div(g, avg), opt.lr));
       break;
     }

@@ -4,6 +4,14 @@ namespace nabla::passes {
 
 using namespace ir;
 
+Rewriter::Rewriter(Function &fn) : fn_(fn), builder_(fn) {
+  builder_.setOnCreate([this](Op &op) {
+    // A new op joins the fusion group of the op it helps replace.
+    op.group = current_ ? current_->group : -1;
+    emitted_.insert(&op.result);
+  });
+}
+
 bool Rewriter::run(const std::function<Value *(Op &op)> &visit) {
   std::vector<std::unique_ptr<Op>> old = std::move(fn_.ops);
   fn_.ops.clear();
@@ -17,8 +25,10 @@ bool Rewriter::run(const std::function<Value *(Op &op)> &visit) {
     for (Value *&v : op->operands)
       v = resolve(v);
     current_ = op.get();
+    builder_.setLoc(op->loc);
     Value *replacement = visit(*op);
     current_ = nullptr;
+    builder_.setLoc({});
     if (replacement && replacement != &op->result) {
       replaced_[&op->result] = replacement;
       // A new value that takes an op's place takes its name too.
@@ -31,22 +41,6 @@ bool Rewriter::run(const std::function<Value *(Op &op)> &visit) {
   for (Result &r : fn_.results)
     r.value = resolve(r.value);
   return changed;
-}
-
-Value *Rewriter::emit(OpKind kind, std::vector<Value *> operands, const TensorType &type,
-                      Attrs attrs) {
-  Value *v = fn_.append(kind, std::move(operands), type, std::move(attrs),
-                        current_ ? current_->loc : SourceLoc{});
-  // A new op joins the fusion group of the op it helps replace.
-  v->def->group = current_ ? current_->group : -1;
-  emitted_.insert(v);
-  return v;
-}
-
-Value *Rewriter::constant(double value, const TensorType &type) {
-  Attrs a;
-  a.value = value;
-  return emit(OpKind::Constant, {}, type, a);
 }
 
 std::optional<double> constantValue(const Value *v) {

@@ -62,7 +62,7 @@ public:
       if (isConstant(b, 0))
         return a;
       if (a == b)
-        return r_.constant(0, type);
+        return r_.builder().constant(0, type);
       return nullptr;
     case OpKind::Mul: // x * 1, 1 * x
       if (isConstant(b, 1))
@@ -90,14 +90,14 @@ public:
       if (a->type == type)
         return a;
       if (std::optional<double> c = constantValue(a))
-        return r_.constant(*c, type);
+        return r_.builder().constant(*c, type);
       return nullptr;
     case OpKind::Reshape: // to its own shape; of a reshape
       if (a->type == type)
         return a;
       if (a->def && a->def->kind == OpKind::Reshape) {
         Value *inner = a->def->operands[0];
-        return inner->type == type ? inner : r_.emit(OpKind::Reshape, {inner}, type);
+        return inner->type == type ? inner : r_.builder().create(OpKind::Reshape, {inner}, type);
       }
       return nullptr;
     case OpKind::Transpose: return transpose(op);
@@ -167,7 +167,7 @@ private:
     Value *x = a->def->operands[0];
     if (isIdentity(combined.perm))
       return x;
-    return r_.emit(OpKind::Transpose, {x}, op.result.type, combined);
+    return r_.builder().create(OpKind::Transpose, {x}, op.result.type, combined);
   }
 
   /// A transpose of the last two axes of a matmul operand becomes the
@@ -186,7 +186,7 @@ private:
     };
     fold(a, attrs.transposeA);
     fold(b, attrs.transposeB);
-    return changed ? r_.emit(OpKind::MatMul, {a, b}, op.result.type, attrs) : nullptr;
+    return changed ? r_.builder().create(OpKind::MatMul, {a, b}, op.result.type, attrs) : nullptr;
   }
 
   /// Reducing exactly the axes a broadcast stretched gives back its operand:
@@ -214,21 +214,18 @@ private:
           return nullptr;
         copies = *p;
       }
-      TensorType scalar{x->type.dtype, {}};
-      Value *count = nullptr;
-      if (copies.isConcrete()) {
-        count = r_.constant(double(copies.coefficient()), x->type);
-      } else {
-        Attrs size;
-        size.dim = copies;
-        count = r_.emit(OpKind::DimSize, {}, scalar, size);
-        if (!x->type.isScalar())
-          count = r_.emit(OpKind::Broadcast, {count}, x->type);
-      }
-      value = r_.emit(OpKind::Mul, {x, count}, x->type);
+      ir::Builder &b = r_.builder();
+      // A known count is a constant of x's type; a symbolic one a scalar
+      // dim_size, stretched to x.
+      Value *count =
+          copies.isConcrete()
+              ? b.constant(double(copies.coefficient()), x->type)
+              : b.broadcast(b.size(copies, TensorType{x->type.dtype, {}}), x->type.shape);
+      value = b.mul(x, count);
     }
-    return value->type == op.result.type ? value
-                                         : r_.emit(OpKind::Reshape, {value}, op.result.type);
+    return value->type == op.result.type
+               ? value
+               : r_.builder().create(OpKind::Reshape, {value}, op.result.type);
   }
 
   Rewriter &r_;
