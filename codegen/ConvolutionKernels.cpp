@@ -20,8 +20,6 @@
 #include "codegen/Kernels.h"
 #include "codegen/Parallel.h"
 
-#include <cassert>
-
 namespace nabla::codegen {
 
 using ir::OpKind;
@@ -35,21 +33,7 @@ constexpr int64_t kConvSlots = 32;
 /// fewer than two, so that two threads have work).
 constexpr int64_t kConvScratchBudget = int64_t(64) << 20;
 
-/// Which of the three convolution ops a kernel computes.
-enum class ConvPass {
-  Forward,        ///< conv2d: (x, W) -> y
-  BackwardInput,  ///< conv2d_backward_input: (g, W) -> dx
-  BackwardWeight, ///< conv2d_backward_weight: (x, g) -> dW
-};
-
-ConvPass passOf(OpKind kind) {
-  if (kind == OpKind::Conv2d)
-    return ConvPass::Forward;
-  if (kind == OpKind::Conv2dBackwardInput)
-    return ConvPass::BackwardInput;
-  assert(kind == OpKind::Conv2dBackwardWeight && "not a convolution");
-  return ConvPass::BackwardWeight;
-}
+using ir::ConvolutionOp;
 
 /// The sizes of a convolution, whichever of its three ops is compiled.
 struct ConvGeometry {
@@ -58,7 +42,7 @@ struct ConvGeometry {
   int64_t oh, ow;         ///< the output's pixels
   int64_t sh, sw, ph, pw; ///< strides and padding
   DType dt;
-  ConvPass pass;
+  ConvolutionOp pass; ///< which of the three ops
 
   int64_t taps() const { return c * kh * kw; }
   int64_t pixels() const { return oh * ow; }
@@ -76,9 +60,9 @@ struct ConvGeometry {
   /// Bytes of one slot's scratch space for `pass`.
   int64_t slotBytes() const {
     switch (pass) {
-    case ConvPass::Forward: return colBytes();
-    case ConvPass::BackwardInput: return colBytes();
-    case ConvPass::BackwardWeight: // col, g[n]ᵀ, the slot's partial dWᵀ
+    case ConvolutionOp::Conv2d: return colBytes();
+    case ConvolutionOp::Conv2dBackwardInput: return colBytes();
+    case ConvolutionOp::Conv2dBackwardWeight: // col, g[n]ᵀ, the slot's partial dWᵀ
       return colBytes() + bytes(pixels() * o) + bytes(taps() * o);
     }
     return 0;
@@ -88,10 +72,10 @@ struct ConvGeometry {
 ConvGeometry geometryOf(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
   const Sizes *x = &in[0], *w = &in[1], *y = &out;
   ConvGeometry g;
-  g.pass = passOf(op.kind);
-  if (g.pass == ConvPass::BackwardInput) // (g, w) -> dx
+  g.pass = ir::asConvolution(op.kind);
+  if (g.pass == ConvolutionOp::Conv2dBackwardInput) // (g, w) -> dx
     x = &out, y = &in[0];
-  else if (g.pass == ConvPass::BackwardWeight) // (x, g) -> dW
+  else if (g.pass == ConvolutionOp::Conv2dBackwardWeight) // (x, g) -> dW
     w = &out, y = &in[1];
   g.n = (*x)[0], g.c = (*x)[1], g.h = (*x)[2], g.w = (*x)[3];
   g.o = (*w)[0], g.kh = (*w)[2], g.kw = (*w)[3];
@@ -292,7 +276,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, const std::vector<llvm::V
     return at(t, g.dt, base, b.CreateNSWMul(n, t.i64(size)));
   };
   switch (g.pass) {
-  case ConvPass::Forward: // (x, W) -> y
+  case ConvolutionOp::Conv2d: // (x, W) -> y
     t.loopBetween(first, end, [&](llvm::Value *n) {
       llvm::Value *x = example(in0, xSize, n);
       llvm::Value *col = g.direct() ? x : space;
@@ -302,7 +286,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, const std::vector<llvm::V
                         example(out, ySize, n));
     });
     return;
-  case ConvPass::BackwardInput: // (g, W) -> dx
+  case ConvolutionOp::Conv2dBackwardInput: // (g, W) -> dx
     t.loopBetween(first, end, [&](llvm::Value *n) {
       llvm::Value *dx = example(out, xSize, n);
       llvm::Value *dcol = g.direct() ? dx : space;
@@ -312,7 +296,7 @@ void emitSlot(KernelBuilder &t, const ConvGeometry &g, const std::vector<llvm::V
         col2im(t, g, dcol, dx);
     });
     return;
-  case ConvPass::BackwardWeight: { // (x, g) -> this slot's Σ col[n] g[n]ᵀ
+  case ConvolutionOp::Conv2dBackwardWeight: { // (x, g) -> this slot's Σ col[n] g[n]ᵀ
     llvm::Value *gT = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), space, uint64_t(g.colBytes()));
     llvm::Value *partial =
         b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), gT, uint64_t(g.bytes(g.pixels() * g.o)));
@@ -352,7 +336,7 @@ void emitConvolution(KernelBuilder &k) {
   emitParallelFor(k, "slots", {k.in(0), k.in(1), k.out(), scratch}, g.slots(),
                   [&](KernelBuilder &t, const std::vector<llvm::Value *> &pointers,
                       llvm::Value *slot) { emitSlot(t, g, pointers, slot); });
-  if (g.pass != ConvPass::BackwardWeight)
+  if (g.pass != ConvolutionOp::Conv2dBackwardWeight)
     return;
   // dW = (Σ over slots of the partial dWᵀ)ᵀ, summed in slot order.
   int64_t slotBytes = g.slotBytes(), size = g.taps() * g.o;

@@ -53,9 +53,9 @@ lineLogSumExp(KernelBuilder &k, size_t operand, llvm::Value *base, int64_t strid
 void emitNeural(KernelBuilder &k) {
   DType dt = k.outType();
   auto &b = k.b;
-  switch (k.op.kind) {
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax: {
+  switch (ir::asNeural(k.op.kind)) {
+  case ir::NeuralOp::Softmax:
+  case ir::NeuralOp::LogSoftmax: {
     bool logarithm = k.op.kind == OpKind::LogSoftmax;
     forEachLine(k, k.outShape, k.op.attrs.axis, [&](llvm::Value *base, int64_t stride, int64_t n) {
       auto [m, lse] = lineLogSumExp(k, 0, base, stride, n);
@@ -71,7 +71,7 @@ void emitNeural(KernelBuilder &k) {
     });
     return;
   }
-  case OpKind::Argmax: {
+  case ir::NeuralOp::Argmax: {
     // The first largest element; NaN counts as largest.
     const Sizes &in = k.inShapes[0];
     llvm::AllocaInst *line = k.local(b.getInt64Ty(), k.i64(0));
@@ -90,7 +90,7 @@ void emitNeural(KernelBuilder &k) {
     });
     return;
   }
-  case OpKind::OneHot: {
+  case ir::NeuralOp::OneHot: {
     int64_t classes = k.op.attrs.classes;
     k.fill(0, product(k.outShape));
     k.loop(0, product(k.inShapes[0]), [&](llvm::Value *i) {
@@ -102,7 +102,7 @@ void emitNeural(KernelBuilder &k) {
     });
     return;
   }
-  case OpKind::CrossEntropy: {
+  case ir::NeuralOp::CrossEntropy: {
     // mean over rows of logsumexp(row) - row[label]
     int64_t rows = k.inShapes[0][0], classes = k.inShapes[0][1];
     llvm::Value *total =
@@ -120,7 +120,7 @@ void emitNeural(KernelBuilder &k) {
     k.storeOut(k.div(total, k.constant(dt, double(rows))), k.i64(0));
     return;
   }
-  case OpKind::BceWithLogits: {
+  case ir::NeuralOp::BceWithLogits: {
     // mean of max(x, 0) - x t + log1p(e^-|x|)
     int64_t n = product(k.inShapes[0]);
     llvm::Value *total = k.reduce(0, n, k.constant(dt, 0), [&](llvm::Value *i, llvm::Value *acc) {
@@ -133,57 +133,6 @@ void emitNeural(KernelBuilder &k) {
     k.storeOut(k.div(total, k.constant(dt, double(n))), k.i64(0));
     return;
   }
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Broadcast:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp:
-  case OpKind::MatMul:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return;
   }
 }
 

@@ -284,9 +284,9 @@ void emitPlane(KernelBuilder &k, llvm::Value *plane) {
   const ir::Attrs &a = k.op.attrs;
   const double inf = std::numeric_limits<double>::infinity();
   double area = double(a.window[0] * a.window[1]);
-  switch (k.op.kind) {
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d: {
+  switch (ir::asPooling(k.op.kind)) {
+  case ir::PoolingOp::MaxPool2d:
+  case ir::PoolingOp::AvgPool2d: {
     bool isMax = k.op.kind == OpKind::MaxPool2d;
     forEachWindow(k, k.inShapes[0], k.outShape, plane,
                   [&](const Positions &positions, llvm::Value *o) {
@@ -300,8 +300,8 @@ void emitPlane(KernelBuilder &k, llvm::Value *plane) {
                   });
     return;
   }
-  case OpKind::MaxPool2dBackward:  // (x, g) -> dx: g split evenly among each window's maxima
-  case OpKind::MaxPool2dTangent: { // (x, u) -> mean of u over each window's maxima
+  case ir::PoolingOp::MaxPool2dBackward:  // (x, g) -> dx: g split evenly among each window's maxima
+  case ir::PoolingOp::MaxPool2dTangent: { // (x, u) -> mean of u over each window's maxima
     bool backward = p.backward;
     // Windows that do not overlap write their positions once, without
     // adding: only the positions no window covers need zeros first.
@@ -344,7 +344,7 @@ void emitPlane(KernelBuilder &k, llvm::Value *plane) {
     });
     return;
   }
-  case OpKind::AvgPool2dBackward: { // g -> dx: each window's g spread over it
+  case ir::PoolingOp::AvgPool2dBackward: { // g -> dx: each window's g spread over it
     zeroPlane(k, plane);
     forEachWindow(
         k, k.outShape, k.inShapes[0], plane, [&](const Positions &positions, llvm::Value *o) {
@@ -353,58 +353,6 @@ void emitPlane(KernelBuilder &k, llvm::Value *plane) {
         });
     return;
   }
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Broadcast:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp:
-  case OpKind::MatMul:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::OneHot:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::Conv2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight: return;
   }
 }
 

@@ -55,22 +55,17 @@ std::vector<ParamSpec> paramsOf(Builtin id) {
   case B::Gt:
   case B::Ge:
   case B::Maximum:
-  case B::Minimum: return {tensor("a"), tensor("b")};
+  case B::Minimum:
+    return {tensor("a"), tensor("b")};
+    // Every NABLA_UNARY_BUILTIN row.
+    // clang-format off
+#define NABLA_UNARY_BUILTIN(Id, Name, Op) case B::Id:
+#include "frontend/Builtins.def"
+  // clang-format on
   case B::Neg:
-  case B::Exp:
-  case B::Log:
-  case B::Sqrt:
-  case B::Abs:
   case B::Square:
-  case B::Tanh:
-  case B::Sigmoid:
-  case B::Relu:
-  case B::Softplus:
   case B::Silu:
   case B::Mish:
-  case B::Gelu:
-  case B::Sin:
-  case B::Cos:
   case B::StopGradient:
   case B::Flatten: return {tensor("x")};
   case B::LeakyRelu: return {tensor("x"), {"slope", ArgKind::Float, "0.01", 0.01}};
@@ -110,7 +105,10 @@ const std::array<BuiltinInfo, kBuiltinCount> &table() {
     std::array<BuiltinInfo, kBuiltinCount> t{};
     size_t i = 0;
 #define NABLA_BUILTIN(Id, Name, Callable)                                                          \
-  t[i] = BuiltinInfo{Builtin::Id, Name, Callable, Signature{Name, paramsOf(Builtin::Id)}};         \
+  t[i] = BuiltinInfo{Builtin::Id, Name, Callable, "", Signature{Name, paramsOf(Builtin::Id)}};     \
+  ++i;
+#define NABLA_OPERATOR(Id, Name, Spelling)                                                         \
+  t[i] = BuiltinInfo{Builtin::Id, Name, false, Spelling, Signature{Name, paramsOf(Builtin::Id)}};  \
   ++i;
 #include "frontend/Builtins.def"
     return t;

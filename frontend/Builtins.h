@@ -54,6 +54,8 @@ struct BuiltinInfo {
   Builtin id;
   std::string_view name; ///< as printed; for callables also the name scripts use
   bool callable;
+  std::string_view spelling; ///< operators: how messages show them ("'+'"); else ""
+
   Signature signature;
 };
 

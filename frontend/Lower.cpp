@@ -124,18 +124,14 @@ Value *Lowering::lowerOp(const Node &n) {
   case B::Le: return binary(OpKind::Le);
   case B::Gt: return binary(OpKind::Gt);
   case B::Ge: return binary(OpKind::Ge);
-  case B::Neg: return unary(OpKind::Neg, operand(n.operands[0]));
-  case B::Exp: return unary(OpKind::Exp, operand(n.operands[0]));
-  case B::Log: return unary(OpKind::Log, operand(n.operands[0]));
-  case B::Sqrt: return unary(OpKind::Sqrt, operand(n.operands[0]));
-  case B::Abs: return unary(OpKind::Abs, operand(n.operands[0]));
-  case B::Tanh: return unary(OpKind::Tanh, operand(n.operands[0]));
-  case B::Sigmoid: return unary(OpKind::Sigmoid, operand(n.operands[0]));
-  case B::Relu: return unary(OpKind::Relu, operand(n.operands[0]));
-  case B::Softplus: return unary(OpKind::Softplus, operand(n.operands[0]));
-  case B::Gelu: return unary(OpKind::Gelu, operand(n.operands[0]));
-  case B::Sin: return unary(OpKind::Sin, operand(n.operands[0]));
-  case B::Cos: return unary(OpKind::Cos, operand(n.operands[0]));
+  case B::Neg:
+    return unary(OpKind::Neg, operand(n.operands[0]));
+    // f(x), one to one: every NABLA_UNARY_BUILTIN row.
+    // clang-format off
+#define NABLA_UNARY_BUILTIN(Id, Name, Op) \
+  case B::Id: return unary(OpKind::Op, operand(n.operands[0]));
+#include "frontend/Builtins.def"
+  // clang-format on
   case B::Square: {
     Value *x = operand(n.operands[0]);
     return b_->mul(x, x);

@@ -122,61 +122,8 @@ namespace {
 
 /// The operation's name as a message shows it: "'+'" or "'softmax'".
 std::string displayName(Builtin id) {
-  switch (id) {
-  case Builtin::Add: return "'+'";
-  case Builtin::Sub: return "'-'";
-  case Builtin::Mul: return "'*'";
-  case Builtin::Div: return "'/'";
-  case Builtin::Pow: return "'**'";
-  case Builtin::Neg: return "unary '-'";
-  case Builtin::MatMul: return "'@'";
-  case Builtin::Eq: return "'=='";
-  case Builtin::Ne: return "'!='";
-  case Builtin::Lt: return "'<'";
-  case Builtin::Le: return "'<='";
-  case Builtin::Gt: return "'>'";
-  case Builtin::Ge: return "'>='";
-  case Builtin::Exp:
-  case Builtin::Log:
-  case Builtin::Sqrt:
-  case Builtin::Abs:
-  case Builtin::Square:
-  case Builtin::Tanh:
-  case Builtin::Sigmoid:
-  case Builtin::Relu:
-  case Builtin::Softplus:
-  case Builtin::Silu:
-  case Builtin::Mish:
-  case Builtin::Gelu:
-  case Builtin::Sin:
-  case Builtin::Cos:
-  case Builtin::LeakyRelu:
-  case Builtin::Elu:
-  case Builtin::Maximum:
-  case Builtin::Minimum:
-  case Builtin::Where:
-  case Builtin::StopGradient:
-  case Builtin::Transpose:
-  case Builtin::Reshape:
-  case Builtin::Flatten:
-  case Builtin::Concat:
-  case Builtin::Sum:
-  case Builtin::Mean:
-  case Builtin::Max:
-  case Builtin::Min:
-  case Builtin::LogSumExp:
-  case Builtin::Softmax:
-  case Builtin::LogSoftmax:
-  case Builtin::OneHot:
-  case Builtin::Argmax:
-  case Builtin::Accuracy:
-  case Builtin::Mse:
-  case Builtin::CrossEntropy:
-  case Builtin::BceWithLogits:
-  case Builtin::Conv2d:
-  case Builtin::MaxPool2d:
-  case Builtin::AvgPool2d: return "'" + std::string(builtinInfo(id).name) + "'";
-  }
+  const BuiltinInfo &info = builtinInfo(id);
+  return info.spelling.empty() ? "'" + std::string(info.name) + "'" : std::string(info.spelling);
 }
 
 /// Normalizes `axis` for a tensor of `rank`; nothing if out of range.
@@ -478,21 +425,15 @@ Value RuleContext::apply() {
   case B::Pow:
   case B::Maximum:
   case B::Minimum:
+    // Every NABLA_UNARY_BUILTIN row.
+    // clang-format off
+#define NABLA_UNARY_BUILTIN(Id, Name, Op) case B::Id:
+#include "frontend/Builtins.def"
+  // clang-format on
   case B::Neg:
-  case B::Exp:
-  case B::Log:
-  case B::Sqrt:
-  case B::Abs:
   case B::Square:
-  case B::Tanh:
-  case B::Sigmoid:
-  case B::Relu:
-  case B::Softplus:
   case B::Silu:
   case B::Mish:
-  case B::Gelu:
-  case B::Sin:
-  case B::Cos:
   case B::LeakyRelu:
   case B::Elu:
   case B::Where: return elementwise(/*allowInt=*/false, /*numericResult=*/false);

@@ -7,127 +7,16 @@
 namespace nabla::ir {
 
 bool canAnchorGroup(const Op &op) {
-  switch (op.kind) {
-  case OpKind::MatMul:
-  case OpKind::Conv2d: return true;
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax: return op.attrs.axis + 1 == int64_t(op.result.type.rank());
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Broadcast:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp:
-  case OpKind::OneHot:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return false;
-  }
+  if (!hasTrait(op.kind, kAnchor))
+    return false;
+  // A softmax anchors only along its rows.
+  if (op.kind == OpKind::Softmax || op.kind == OpKind::LogSoftmax)
+    return op.attrs.axis + 1 == int64_t(op.result.type.rank());
+  return true;
 }
 
 bool isGroupElementOp(const Op &op) {
-  switch (op.kind) {
-  case OpKind::Broadcast:
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::OneHot: return true;
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp:
-  case OpKind::MatMul:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return hasTrait(op.kind, kElementwise);
-  }
+  return hasTrait(op.kind, kElementwise) || hasTrait(op.kind, kCheapLeaf);
 }
 
 std::string checkGroup(const std::vector<const Op *> &ops) {

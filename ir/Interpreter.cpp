@@ -1,6 +1,7 @@
 #include "ir/Interpreter.h"
 #include "ir/InterpreterKernels.h"
 
+#include <cassert>
 #include <cmath>
 #include <unordered_map>
 
@@ -27,190 +28,82 @@ double nanMin(double a, double b) {
   return std::isnan(a) || std::isnan(b) ? std::nan("") : std::min(a, b);
 }
 
-double unaryOp(OpKind kind, double x, double alpha) {
+double unaryOp(UnaryOp kind, double x, double alpha) {
   switch (kind) {
-  case OpKind::Neg: return -x;
-  case OpKind::Exp: return std::exp(x);
-  case OpKind::Log: return std::log(x);
-  case OpKind::Sqrt: return std::sqrt(x);
-  case OpKind::Abs: return std::fabs(x);
-  case OpKind::Tanh: return std::tanh(x);
-  case OpKind::Sigmoid: return sigmoid(x);
-  case OpKind::Relu: return x > 0 || std::isnan(x) ? x : 0.0;
-  case OpKind::Softplus: return softplus(x);
-  case OpKind::Gelu: return 0.5 * x * (1 + std::erf(x * kSqrt1_2));
-  case OpKind::Erf: return std::erf(x);
-  case OpKind::Sin: return std::sin(x);
-  case OpKind::Cos: return std::cos(x);
-  case OpKind::LeakyRelu: return x > 0 ? x : alpha * x;
-  case OpKind::Elu: return x > 0 ? x : alpha * std::expm1(x);
-  case OpKind::StopGradient: return x;
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::Broadcast:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp:
-  case OpKind::MatMul:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::OneHot:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return std::nan("");
+  case UnaryOp::Neg: return -x;
+  case UnaryOp::Exp: return std::exp(x);
+  case UnaryOp::Log: return std::log(x);
+  case UnaryOp::Sqrt: return std::sqrt(x);
+  case UnaryOp::Abs: return std::fabs(x);
+  case UnaryOp::Tanh: return std::tanh(x);
+  case UnaryOp::Sigmoid: return sigmoid(x);
+  case UnaryOp::Relu: return x > 0 || std::isnan(x) ? x : 0.0;
+  case UnaryOp::Softplus: return softplus(x);
+  case UnaryOp::Gelu: return 0.5 * x * (1 + std::erf(x * kSqrt1_2));
+  case UnaryOp::Erf: return std::erf(x);
+  case UnaryOp::Sin: return std::sin(x);
+  case UnaryOp::Cos: return std::cos(x);
+  case UnaryOp::LeakyRelu: return x > 0 ? x : alpha * x;
+  case UnaryOp::Elu: return x > 0 ? x : alpha * std::expm1(x);
+  case UnaryOp::StopGradient: return x;
   }
+  return std::nan("");
 }
 
-double binaryOp(OpKind kind, double a, double b) {
+double binaryOp(BinaryOp kind, double a, double b) {
   switch (kind) {
-  case OpKind::Add: return a + b;
-  case OpKind::Sub: return a - b;
-  case OpKind::Mul: return a * b;
-  case OpKind::SafeMul: return a == 0 ? 0.0 : a * b;
-  case OpKind::Div: return a / b;
-  case OpKind::Pow: return std::pow(a, b);
-  case OpKind::Max: return nanMax(a, b);
-  case OpKind::Min: return nanMin(a, b);
-  case OpKind::Eq: return a == b;
-  case OpKind::Ne: return a != b;
-  case OpKind::Lt: return a < b;
-  case OpKind::Le: return a <= b;
-  case OpKind::Gt: return a > b;
-  case OpKind::Ge: return a >= b;
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Broadcast:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp:
-  case OpKind::MatMul:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::OneHot:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return std::nan("");
+  case BinaryOp::Add: return a + b;
+  case BinaryOp::Sub: return a - b;
+  case BinaryOp::Mul: return a * b;
+  case BinaryOp::SafeMul: return a == 0 ? 0.0 : a * b;
+  case BinaryOp::Div: return a / b;
+  case BinaryOp::Pow: return std::pow(a, b);
+  case BinaryOp::Max: return nanMax(a, b);
+  case BinaryOp::Min: return nanMin(a, b);
   }
+  return std::nan("");
 }
 
-kernels::Reduction reductionOf(OpKind kind) {
+/// A comparison as 1 or 0 (NaN compares false, except with ne).
+double compare(ComparisonOp kind, double a, double b) {
   switch (kind) {
-  case OpKind::ReduceMax: return kernels::Reduction::Max;
-  case OpKind::ReduceMin: return kernels::Reduction::Min;
-  case OpKind::LogSumExp: return kernels::Reduction::LogSumExp;
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Broadcast:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::MatMul:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::OneHot:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return kernels::Reduction::Sum;
+  case ComparisonOp::Eq: return a == b;
+  case ComparisonOp::Ne: return a != b;
+  case ComparisonOp::Lt: return a < b;
+  case ComparisonOp::Le: return a <= b;
+  case ComparisonOp::Gt: return a > b;
+  case ComparisonOp::Ge: return a >= b;
   }
+  return std::nan("");
+}
+
+/// What element-wise `op` computes from one element of each operand.
+double elementOf(const Op &op, const double *operands) {
+  switch (op.info().family) {
+  case OpFamily::Unary: return unaryOp(asUnary(op.kind), operands[0], op.attrs.alpha);
+  case OpFamily::Binary: return binaryOp(asBinary(op.kind), operands[0], operands[1]);
+  case OpFamily::Comparison: return compare(asComparison(op.kind), operands[0], operands[1]);
+  case OpFamily::Select: return operands[0] != 0 ? operands[1] : operands[2];
+  case OpFamily::Leaf:
+  case OpFamily::Layout:
+  case OpFamily::Reduction:
+  case OpFamily::MatMul:
+  case OpFamily::Neural:
+  case OpFamily::Convolution:
+  case OpFamily::Pooling: break;
+  }
+  assert(false && "not an element-wise op");
+  return std::nan("");
+}
+
+kernels::Reduction reductionOf(ReductionOp kind) {
+  switch (kind) {
+  case ReductionOp::ReduceMax: return kernels::Reduction::Max;
+  case ReductionOp::ReduceMin: return kernels::Reduction::Min;
+  case ReductionOp::LogSumExp: return kernels::Reduction::LogSumExp;
+  case ReductionOp::ReduceSum: return kernels::Reduction::Sum;
+  }
+  return kernels::Reduction::Sum;
 }
 
 class Evaluation {
@@ -221,6 +114,10 @@ public:
   std::optional<Buffer> evaluate(const Op &op, const std::vector<const Buffer *> &in);
 
 private:
+  std::optional<Buffer> layout(const Op &op, const std::vector<const Buffer *> &in,
+                               const std::vector<int64_t> &shape);
+  std::optional<Buffer> neural(const Op &op, const std::vector<const Buffer *> &in,
+                               const std::vector<int64_t> &shape);
   std::optional<Buffer> fail(const Op &op, const std::string &message) {
     diags_.error(op.loc, "{}", message);
     return std::nullopt;
@@ -247,7 +144,8 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
   int64_t n = kernels::numel(*shape);
   const OpInfo &info = op.info();
 
-  if (op.kind == OpKind::Constant || op.kind == OpKind::DimSize) {
+  switch (info.family) {
+  case OpFamily::Leaf: {
     double value = a.value;
     if (op.kind == OpKind::DimSize) {
       auto size = concreteShape({a.dim}, bindings_);
@@ -257,41 +155,77 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
     }
     return Buffer{std::vector<double>(n, value), *shape};
   }
-  if (info.traits & kElementwise) {
+  case OpFamily::Unary:
+  case OpFamily::Binary:
+  case OpFamily::Comparison:
+  case OpFamily::Select: {
     Buffer out{std::vector<double>(n), *shape};
-    if (op.kind == OpKind::Select) {
-      for (int64_t i = 0; i < n; ++i)
-        out.v[i] = in[0]->v[i] != 0 ? in[1]->v[i] : in[2]->v[i];
-    } else if (in.size() == 1) {
-      for (int64_t i = 0; i < n; ++i)
-        out.v[i] = unaryOp(op.kind, in[0]->v[i], a.alpha);
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        out.v[i] = binaryOp(op.kind, in[0]->v[i], in[1]->v[i]);
+    double element[3];
+    for (int64_t i = 0; i < n; ++i) {
+      for (size_t k = 0; k < in.size(); ++k)
+        element[k] = in[k]->v[i];
+      out.v[i] = elementOf(op, element);
     }
     return out;
   }
-  switch (op.kind) {
-  case OpKind::Broadcast: return kernels::broadcast(*in[0], *shape);
-  case OpKind::Reshape: return Buffer{in[0]->v, *shape};
-  case OpKind::Transpose: return kernels::transpose(*in[0], a.perm);
-  case OpKind::Concat: return kernels::concat(in, a.axis);
-  case OpKind::Slice: {
+  case OpFamily::Layout: return layout(op, in, *shape);
+  case OpFamily::Reduction:
+    return kernels::reduce(*in[0], a.axes, a.keepdims, reductionOf(asReduction(op.kind)));
+  case OpFamily::MatMul: return kernels::matmul(*in[0], *in[1], a.transposeA, a.transposeB);
+  case OpFamily::Neural: return neural(op, in, *shape);
+  case OpFamily::Convolution:
+    switch (asConvolution(op.kind)) {
+    case ConvolutionOp::Conv2d: return kernels::conv2d(*in[0], *in[1], a.stride, a.padding);
+    case ConvolutionOp::Conv2dBackwardInput:
+      return kernels::conv2dBackwardInput(*in[0], *in[1], *shape, a.stride, a.padding);
+    case ConvolutionOp::Conv2dBackwardWeight:
+      return kernels::conv2dBackwardWeight(*in[0], *in[1], *shape, a.stride, a.padding);
+    }
+    break;
+  case OpFamily::Pooling:
+    switch (asPooling(op.kind)) {
+    case PoolingOp::MaxPool2d: return kernels::maxPool2d(*in[0], a.window, a.stride);
+    case PoolingOp::AvgPool2d: return kernels::avgPool2d(*in[0], a.window, a.stride);
+    case PoolingOp::MaxPool2dBackward:
+      return kernels::maxPool2dBackward(*in[0], *in[1], a.window, a.stride);
+    case PoolingOp::MaxPool2dTangent:
+      return kernels::maxPool2dTangent(*in[0], *in[1], a.window, a.stride);
+    case PoolingOp::AvgPool2dBackward:
+      return kernels::avgPool2dBackward(*in[0], *shape, a.window, a.stride);
+    }
+    break;
+  }
+  return fail(op,
+              std::string("the interpreter has no kernel for '") + std::string(info.name) + "'");
+}
+
+std::optional<Buffer> Evaluation::layout(const Op &op, const std::vector<const Buffer *> &in,
+                                         const std::vector<int64_t> &shape) {
+  const Attrs &a = op.attrs;
+  switch (asLayout(op.kind)) {
+  case LayoutOp::Broadcast: return kernels::broadcast(*in[0], shape);
+  case LayoutOp::Reshape: return Buffer{in[0]->v, shape};
+  case LayoutOp::Transpose: return kernels::transpose(*in[0], a.perm);
+  case LayoutOp::Concat: return kernels::concat(in, a.axis);
+  case LayoutOp::Slice: {
     auto start = concreteShape({a.start}, bindings_);
     if (!start)
       return fail(op, "the slice start " + a.start.str() + " is unbound");
-    return kernels::slice(*in[0], a.axis, (*start)[0], (*shape)[a.axis]);
+    return kernels::slice(*in[0], a.axis, (*start)[0], shape[a.axis]);
   }
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp: return kernels::reduce(*in[0], a.axes, a.keepdims, reductionOf(op.kind));
-  case OpKind::MatMul: return kernels::matmul(*in[0], *in[1], a.transposeA, a.transposeB);
-  case OpKind::Softmax: return kernels::softmax(*in[0], a.axis, false);
-  case OpKind::LogSoftmax: return kernels::softmax(*in[0], a.axis, true);
-  case OpKind::Argmax: return kernels::argmax(*in[0], a.axis);
-  case OpKind::OneHot: {
-    Buffer out{std::vector<double>(n, 0.0), *shape};
+  }
+  return std::nullopt;
+}
+
+std::optional<Buffer> Evaluation::neural(const Op &op, const std::vector<const Buffer *> &in,
+                                         const std::vector<int64_t> &shape) {
+  const Attrs &a = op.attrs;
+  switch (asNeural(op.kind)) {
+  case NeuralOp::Softmax: return kernels::softmax(*in[0], a.axis, false);
+  case NeuralOp::LogSoftmax: return kernels::softmax(*in[0], a.axis, true);
+  case NeuralOp::Argmax: return kernels::argmax(*in[0], a.axis);
+  case NeuralOp::OneHot: {
+    Buffer out{std::vector<double>(size_t(kernels::numel(shape)), 0.0), shape};
     for (size_t i = 0; i < in[0]->v.size(); ++i) {
       std::optional<int64_t> c = label(in[0]->v[i], a.classes);
       if (!c)
@@ -302,7 +236,7 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
     }
     return out;
   }
-  case OpKind::CrossEntropy: {
+  case NeuralOp::CrossEntropy: {
     // mean over rows of logsumexp(logits) - logits[label]
     const Buffer &logits = *in[0], &labels = *in[1];
     int64_t rows = logits.shape[0], classes = logits.shape[1];
@@ -318,7 +252,7 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
     }
     return Buffer{{total / double(rows)}, {}};
   }
-  case OpKind::BceWithLogits: {
+  case NeuralOp::BceWithLogits: {
     // mean of max(x, 0) - x t + log(1 + exp(-|x|))
     const Buffer &x = *in[0], &t = *in[1];
     double total = 0;
@@ -326,55 +260,8 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
       total += std::max(x.v[i], 0.0) - x.v[i] * t.v[i] + std::log1p(std::exp(-std::fabs(x.v[i])));
     return Buffer{{total / double(x.v.size())}, {}};
   }
-  case OpKind::Conv2d: return kernels::conv2d(*in[0], *in[1], a.stride, a.padding);
-  case OpKind::MaxPool2d: return kernels::maxPool2d(*in[0], a.window, a.stride);
-  case OpKind::AvgPool2d: return kernels::avgPool2d(*in[0], a.window, a.stride);
-  case OpKind::Conv2dBackwardInput:
-    return kernels::conv2dBackwardInput(*in[0], *in[1], *shape, a.stride, a.padding);
-  case OpKind::Conv2dBackwardWeight:
-    return kernels::conv2dBackwardWeight(*in[0], *in[1], *shape, a.stride, a.padding);
-  case OpKind::MaxPool2dBackward:
-    return kernels::maxPool2dBackward(*in[0], *in[1], a.window, a.stride);
-  case OpKind::MaxPool2dTangent:
-    return kernels::maxPool2dTangent(*in[0], *in[1], a.window, a.stride);
-  case OpKind::AvgPool2dBackward:
-    return kernels::avgPool2dBackward(*in[0], *shape, a.window, a.stride);
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient: break;
   }
-  return fail(op,
-              std::string("the interpreter has no kernel for '") + std::string(info.name) + "'");
+  return std::nullopt;
 }
 
 void roundTo(DType dtype, Buffer &b) {
@@ -435,9 +322,7 @@ std::optional<std::vector<Tensor>> Interpreter::run(const Function &fn,
 }
 
 double evaluateElement(const Op &op, const std::vector<double> &operands) {
-  double v = op.kind == OpKind::Select ? (operands[0] != 0 ? operands[1] : operands[2])
-             : operands.size() == 1    ? unaryOp(op.kind, operands[0], op.attrs.alpha)
-                                       : binaryOp(op.kind, operands[0], operands[1]);
+  double v = elementOf(op, operands.data());
   return op.result.type.dtype == DType::F32 ? double(float(v)) : v;
 }
 

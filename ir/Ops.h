@@ -18,6 +18,28 @@ enum OpTrait : unsigned {
   kComparison = 1u << 2,
   /// No gradient flows through the op.
   kNoGrad = 1u << 3,
+  /// Can start a fusion group: the group's element-wise ops consume its
+  /// result rows as they are made (ir/Groups.h says when).
+  kAnchor = 1u << 4,
+  /// Costs nothing to recompute: copied into every group that reads it
+  /// instead of joining one, and may sit in any group.
+  kCheapLeaf = 1u << 5,
+};
+
+/// What kind of computation an op is: its family decides its shape rule,
+/// the kernel emitter and the interpreter routine that run it.
+enum class OpFamily : uint8_t {
+  Leaf,        ///< no operands: a splat
+  Unary,       ///< element-wise, one operand
+  Binary,      ///< element-wise, two floating-point operands of one type
+  Comparison,  ///< element-wise, two operands of one type, a 0/1 mask
+  Select,      ///< element-wise select(mask, a, b)
+  Layout,      ///< data movement: broadcast, reshape, transpose, concat, slice
+  Reduction,   ///< over a set of axes
+  MatMul,      ///< [..., M, K] x [..., K, N]
+  Neural,      ///< softmax, losses, one_hot, argmax: their own kernels
+  Convolution, ///< conv2d and its two derivatives
+  Pooling,     ///< max and average pooling and their derivatives
 };
 
 /// The attributes an op carries (a mask; each op lists its own in Ops.def).
@@ -38,7 +60,44 @@ enum AttrKind : unsigned {
 };
 
 enum class OpKind : uint8_t {
-#define NABLA_OP(Id, Name, Arity, Traits, Attrs) Id,
+#define NABLA_OP(Id, Name, Arity, Family, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+
+// The ops of one family, as an enum of their own (the same names as in
+// OpKind). A switch over one lists exactly that family's ops, so when the
+// family gains an op, -Wswitch names every switch that must learn it and no
+// other. Leaf, Select and MatMul ops are few enough to test by kind.
+enum class UnaryOp : uint8_t {
+#define NABLA_UNARY_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+enum class BinaryOp : uint8_t {
+#define NABLA_BINARY_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+enum class ComparisonOp : uint8_t {
+#define NABLA_COMPARISON_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+enum class LayoutOp : uint8_t {
+#define NABLA_LAYOUT_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+enum class ReductionOp : uint8_t {
+#define NABLA_REDUCTION_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+enum class NeuralOp : uint8_t {
+#define NABLA_NEURAL_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+enum class ConvolutionOp : uint8_t {
+#define NABLA_CONVOLUTION_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
+enum class PoolingOp : uint8_t {
+#define NABLA_POOLING_OP(Id, Name, Arity, Traits, Attrs) Id,
 #include "ir/Ops.def"
 };
 
@@ -46,8 +105,10 @@ struct OpInfo {
   OpKind kind;
   std::string_view name;
   int arity; ///< -1: one or more
+  OpFamily family;
   unsigned traits;
   unsigned attrs;
+  uint8_t member; ///< the op's position in its family's enum
 };
 
 const OpInfo &opInfo(OpKind kind);
@@ -56,5 +117,25 @@ std::optional<OpKind> lookupOp(std::string_view name);
 unsigned opCount();
 
 inline bool hasTrait(OpKind kind, OpTrait trait) { return (opInfo(kind).traits & trait) != 0; }
+inline OpFamily familyOf(OpKind kind) { return opInfo(kind).family; }
+
+/// The position of `kind` in the enum of `family`, which must be its own.
+uint8_t memberIn(OpKind kind, OpFamily family);
+
+// `kind` as a member of its family's enum; asserts that it is one.
+inline UnaryOp asUnary(OpKind kind) { return UnaryOp(memberIn(kind, OpFamily::Unary)); }
+inline BinaryOp asBinary(OpKind kind) { return BinaryOp(memberIn(kind, OpFamily::Binary)); }
+inline ComparisonOp asComparison(OpKind kind) {
+  return ComparisonOp(memberIn(kind, OpFamily::Comparison));
+}
+inline LayoutOp asLayout(OpKind kind) { return LayoutOp(memberIn(kind, OpFamily::Layout)); }
+inline ReductionOp asReduction(OpKind kind) {
+  return ReductionOp(memberIn(kind, OpFamily::Reduction));
+}
+inline NeuralOp asNeural(OpKind kind) { return NeuralOp(memberIn(kind, OpFamily::Neural)); }
+inline ConvolutionOp asConvolution(OpKind kind) {
+  return ConvolutionOp(memberIn(kind, OpFamily::Convolution));
+}
+inline PoolingOp asPooling(OpKind kind) { return PoolingOp(memberIn(kind, OpFamily::Pooling)); }
 
 } // namespace nabla::ir

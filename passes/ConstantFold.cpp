@@ -25,76 +25,46 @@ std::optional<double> fold(const Op &op) {
   }
   if (hasTrait(op.kind, kElementwise))
     return evaluateElement(op, values);
-  switch (op.kind) {
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Broadcast:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin: return values[0];
-  case OpKind::ReduceSum: {
-    // n copies of c: n c, when n is known.
-    double count = 1;
-    for (int64_t axis : op.attrs.axes) {
-      const Dim &d = op.operands[0]->type.shape[size_t(axis)];
-      if (!d.isConcrete())
-        return std::nullopt;
-      count *= double(d.coefficient());
+  switch (familyOf(op.kind)) {
+  case OpFamily::Layout: // moving copies of c around gives copies of c
+    switch (asLayout(op.kind)) {
+    case LayoutOp::Reshape:
+    case LayoutOp::Transpose:
+    case LayoutOp::Broadcast: return values[0];
+    case LayoutOp::Concat:
+    case LayoutOp::Slice: return std::nullopt;
     }
-    double sum = values[0] * count;
-    return op.result.type.dtype == DType::F32 ? double(float(sum)) : sum;
+    break;
+  case OpFamily::Reduction:
+    switch (asReduction(op.kind)) {
+    case ReductionOp::ReduceMax:
+    case ReductionOp::ReduceMin: return values[0];
+    case ReductionOp::ReduceSum: {
+      // n copies of c: n c, when n is known.
+      double count = 1;
+      for (int64_t axis : op.attrs.axes) {
+        const Dim &d = op.operands[0]->type.shape[size_t(axis)];
+        if (!d.isConcrete())
+          return std::nullopt;
+        count *= double(d.coefficient());
+      }
+      double sum = values[0] * count;
+      return op.result.type.dtype == DType::F32 ? double(float(sum)) : sum;
+    }
+    case ReductionOp::LogSumExp: return std::nullopt;
+    }
+    break;
+  case OpFamily::Leaf:
+  case OpFamily::Unary:
+  case OpFamily::Binary:
+  case OpFamily::Comparison:
+  case OpFamily::Select:
+  case OpFamily::MatMul:
+  case OpFamily::Neural:
+  case OpFamily::Convolution:
+  case OpFamily::Pooling: break;
   }
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::LogSumExp:
-  case OpKind::MatMul:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::OneHot:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return std::nullopt;
-  }
+  return std::nullopt;
 }
 
 } // namespace

@@ -17,67 +17,7 @@ namespace {
 
 /// Ops that cost nothing to recompute in every group that reads them: they
 /// are copied into each group instead of joining one.
-bool isLeaf(const Op &op) {
-  switch (op.kind) {
-  case OpKind::Constant:
-  case OpKind::DimSize:
-  case OpKind::Broadcast:
-  case OpKind::OneHot: return true;
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::Gelu:
-  case OpKind::Erf:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::SafeMul:
-  case OpKind::Eq:
-  case OpKind::Ne:
-  case OpKind::Lt:
-  case OpKind::Le:
-  case OpKind::Gt:
-  case OpKind::Ge:
-  case OpKind::Select:
-  case OpKind::StopGradient:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Concat:
-  case OpKind::Slice:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-  case OpKind::LogSumExp:
-  case OpKind::MatMul:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::Argmax:
-  case OpKind::CrossEntropy:
-  case OpKind::BceWithLogits:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Conv2dBackwardInput:
-  case OpKind::Conv2dBackwardWeight:
-  case OpKind::MaxPool2dBackward:
-  case OpKind::MaxPool2dTangent:
-  case OpKind::AvgPool2dBackward: return false;
-  }
-}
+bool isLeaf(const Op &op) { return hasTrait(op.kind, kCheapLeaf); }
 
 struct Group {
   Shape shape;

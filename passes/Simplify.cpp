@@ -48,51 +48,88 @@ public:
   explicit Simplifier(Rewriter &r) : r_(r) {}
 
   Value *visit(Op &op) {
-    Value *a = op.operands.empty() ? nullptr : op.operands[0];
-    Value *b = op.operands.size() > 1 ? op.operands[1] : nullptr;
-    const TensorType &type = op.result.type;
-    switch (op.kind) {
-    case OpKind::Add: // x + 0, 0 + x
+    switch (op.info().family) {
+    case OpFamily::Unary: // -(-x)
+      return op.kind == OpKind::Neg ? doubleNegation(op) : nullptr;
+    case OpFamily::Binary: return binary(op, asBinary(op.kind));
+    case OpFamily::Select: return select(op);
+    case OpFamily::Layout: return layout(op, asLayout(op.kind));
+    case OpFamily::Reduction:
+      return asReduction(op.kind) == ReductionOp::LogSumExp ? nullptr : reductionOfBroadcast(op);
+    case OpFamily::MatMul: return matmul(op);
+    case OpFamily::Leaf:
+    case OpFamily::Comparison:
+    case OpFamily::Neural:
+    case OpFamily::Convolution:
+    case OpFamily::Pooling: return nullptr;
+    }
+    return nullptr;
+  }
+
+private:
+  Value *binary(Op &op, BinaryOp kind) {
+    Value *a = op.operands[0], *b = op.operands[1];
+    switch (kind) {
+    case BinaryOp::Add: // x + 0, 0 + x
       if (isConstant(b, 0))
         return a;
       if (isConstant(a, 0))
         return b;
       return nullptr;
-    case OpKind::Sub: // x - 0, x - x
+    case BinaryOp::Sub: // x - 0, x - x
       if (isConstant(b, 0))
         return a;
       if (a == b)
-        return r_.builder().constant(0, type);
+        return r_.builder().constant(0, op.result.type);
       return nullptr;
-    case OpKind::Mul: // x * 1, 1 * x
+    case BinaryOp::Mul: // x * 1, 1 * x
       if (isConstant(b, 1))
         return a;
       if (isConstant(a, 1))
         return b;
       return nullptr;
-    case OpKind::SafeMul: // 0 where a = 0, else a b: with b = 1 it is a; with a = 1, b
+    case BinaryOp::SafeMul: // 0 where a = 0, else a b: with b = 1 it is a; with a = 1, b
       if (isConstant(b, 1))
         return a;
       if (isConstant(a, 1))
         return b;
       return nullptr;
-    case OpKind::Div: // x / 1
+    case BinaryOp::Div: // x / 1
       return isConstant(b, 1) ? a : nullptr;
-    case OpKind::Neg: // -(-x)
-      return a->def && a->def->kind == OpKind::Neg ? a->def->operands[0] : nullptr;
-    case OpKind::Select: // select(m, x, x); a constant mask
-      if (b == op.operands[2])
-        return b;
-      if (std::optional<double> m = constantValue(a))
-        return *m != 0 ? b : op.operands[2];
-      return nullptr;
-    case OpKind::Broadcast: // to its own shape; of a constant
+    case BinaryOp::Pow:
+    case BinaryOp::Max:
+    case BinaryOp::Min: return nullptr;
+    }
+    return nullptr;
+  }
+
+  /// -(-x) is x.
+  Value *doubleNegation(Op &op) {
+    Value *a = op.operands[0];
+    return a->def && a->def->kind == OpKind::Neg ? a->def->operands[0] : nullptr;
+  }
+
+  /// select(m, x, x) is x; a constant mask picks one side.
+  Value *select(Op &op) {
+    Value *m = op.operands[0], *a = op.operands[1], *b = op.operands[2];
+    if (a == b)
+      return a;
+    if (std::optional<double> c = constantValue(m))
+      return *c != 0 ? a : b;
+    return nullptr;
+  }
+
+  Value *layout(Op &op, LayoutOp kind) {
+    Value *a = op.operands[0];
+    const TensorType &type = op.result.type;
+    switch (kind) {
+    case LayoutOp::Broadcast: // to its own shape; of a constant
       if (a->type == type)
         return a;
       if (std::optional<double> c = constantValue(a))
         return r_.builder().constant(*c, type);
       return nullptr;
-    case OpKind::Reshape: // to its own shape; of a reshape
+    case LayoutOp::Reshape: // to its own shape; of a reshape
       if (a->type == type)
         return a;
       if (a->def && a->def->kind == OpKind::Reshape) {
@@ -100,58 +137,13 @@ public:
         return inner->type == type ? inner : r_.builder().create(OpKind::Reshape, {inner}, type);
       }
       return nullptr;
-    case OpKind::Transpose: return transpose(op);
-    case OpKind::MatMul: return matmul(op);
-    case OpKind::ReduceSum:
-    case OpKind::ReduceMax:
-    case OpKind::ReduceMin: return reductionOfBroadcast(op);
-    case OpKind::Constant:
-    case OpKind::DimSize:
-    case OpKind::Exp:
-    case OpKind::Log:
-    case OpKind::Sqrt:
-    case OpKind::Abs:
-    case OpKind::Tanh:
-    case OpKind::Sigmoid:
-    case OpKind::Relu:
-    case OpKind::Softplus:
-    case OpKind::Gelu:
-    case OpKind::Erf:
-    case OpKind::Sin:
-    case OpKind::Cos:
-    case OpKind::LeakyRelu:
-    case OpKind::Elu:
-    case OpKind::Pow:
-    case OpKind::Max:
-    case OpKind::Min:
-    case OpKind::Eq:
-    case OpKind::Ne:
-    case OpKind::Lt:
-    case OpKind::Le:
-    case OpKind::Gt:
-    case OpKind::Ge:
-    case OpKind::StopGradient:
-    case OpKind::Concat:
-    case OpKind::Slice:
-    case OpKind::LogSumExp:
-    case OpKind::Softmax:
-    case OpKind::LogSoftmax:
-    case OpKind::OneHot:
-    case OpKind::Argmax:
-    case OpKind::CrossEntropy:
-    case OpKind::BceWithLogits:
-    case OpKind::Conv2d:
-    case OpKind::MaxPool2d:
-    case OpKind::AvgPool2d:
-    case OpKind::Conv2dBackwardInput:
-    case OpKind::Conv2dBackwardWeight:
-    case OpKind::MaxPool2dBackward:
-    case OpKind::MaxPool2dTangent:
-    case OpKind::AvgPool2dBackward: return nullptr;
+    case LayoutOp::Transpose: return transpose(op);
+    case LayoutOp::Concat:
+    case LayoutOp::Slice: return nullptr;
     }
+    return nullptr;
   }
 
-private:
   /// transpose(transpose(x)) is one transpose, or x; an identity permutation is x.
   Value *transpose(Op &op) {
     Value *a = op.operands[0];

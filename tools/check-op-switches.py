@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Fails when a switch over OpKind or Builtin has a `default:` label.
+"""Fails when a switch over ops has a `default:` label.
 
-Without a default, -Wswitch (an error) lists every switch that must learn a
-new op: the checklist docs/adding-an-op.md relies on. A default silences it.
+The switches meant are those over OpKind, Builtin (also spelled `B` where a
+file says `using B = Builtin`), OpFamily and the family enums of Ops.h
+(UnaryOp, BinaryOp, ...). Without a default, -Wswitch (an error) lists every
+switch that must learn a new op: the checklist docs/adding-an-op.md relies
+on. A default silences it.
 
 Usage: check-op-switches.py [ROOT]   (default: this repository)
 Exit status: 0 when no such switch has a default, 1 otherwise.
@@ -13,7 +16,9 @@ import sys
 
 FOLDERS = ["support", "runtime", "ir", "frontend", "passes", "codegen", "data", "training", "tools"]
 SWITCH = re.compile(r"\bswitch\s*\(")
-ENUM_CASE = re.compile(r"\bcase\s+(OpKind|Builtin)::")
+ENUMS = ["OpKind", "Builtin", "B", "OpFamily", "UnaryOp", "BinaryOp", "ComparisonOp", "LayoutOp",
+         "ReductionOp", "NeuralOp", "ConvolutionOp", "PoolingOp"]
+ENUM_CASE = re.compile(r"\bcase\s+(?:ir::)?(" + "|".join(ENUMS) + r")::")
 
 
 def switch_bodies(text):

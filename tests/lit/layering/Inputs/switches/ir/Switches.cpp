@@ -21,3 +21,9 @@ int tokens(TokenKind kind) {
   default: return 1;
   }
 }
+double family(UnaryOp kind) {
+  switch (kind) {
+  case ir::UnaryOp::Exp: return 1;
+  default: return 0;
+  }
+}
