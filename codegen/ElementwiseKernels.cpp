@@ -37,6 +37,8 @@ struct ScalarFormulas {
     case UnaryOp::Erf: return k.libm("erf", x[0]);
     case UnaryOp::Sin: return k.intrinsic(llvm::Intrinsic::sin, {x[0]});
     case UnaryOp::Cos: return k.intrinsic(llvm::Intrinsic::cos, {x[0]});
+    case UnaryOp::Log1p: return k.libm("log1p", x[0]);
+    case UnaryOp::Expm1: return k.libm("expm1", x[0]);
     case UnaryOp::Sigmoid: {
       // 1/(1 + e^-x) for x >= 0, e^x/(1 + e^x) otherwise: e^-|x| never overflows.
       llvm::Value *e = k.exp(b.CreateFNeg(k.intrinsic(llvm::Intrinsic::fabs, {x[0]})));

@@ -71,6 +71,7 @@ std::vector<ParamSpec> paramsOf(Builtin id) {
   case B::LeakyRelu: return {tensor("x"), {"slope", ArgKind::Float, "0.01", 0.01}};
   case B::Elu: return {tensor("x"), {"alpha", ArgKind::Float, "1.0", 1.0}};
   case B::Where: return {tensor("mask"), tensor("a"), tensor("b")};
+  case B::Clamp: return {tensor("x"), tensor("lo"), tensor("hi")};
   case B::Transpose: return {tensor("x"), {"perm", ArgKind::Perm, "last two swapped"}};
   case B::Reshape: return {tensor("x"), {"shape", ArgKind::Dims}};
   case B::Concat: return {{"tensors", ArgKind::TensorList}, {"axis", ArgKind::Axis, "0", 0}};

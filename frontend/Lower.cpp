@@ -157,6 +157,13 @@ Value *Lowering::lowerOp(const Node &n) {
                        operand(n.operands[2], shape)},
                       n.type);
   case B::StopGradient: return unary(OpKind::StopGradient, operand(n.operands[0]));
+  case B::Clamp: { // min(max(x, lo), hi): hi wins where lo > hi, as in PyTorch
+    Value *x = operand(n.operands[0], shape);
+    Value *lo = operand(n.operands[1], shape);
+    Value *floored = b_->create(OpKind::Max, {x, lo}, n.type);
+    Value *hi = operand(n.operands[2], shape);
+    return b_->create(OpKind::Min, {floored, hi}, n.type);
+  }
   case B::MatMul: return lowerMatMul(n);
   case B::Transpose: {
     Attrs a;

@@ -425,6 +425,7 @@ Value RuleContext::apply() {
   case B::Pow:
   case B::Maximum:
   case B::Minimum:
+  case B::Clamp:
     // Every NABLA_UNARY_BUILTIN row.
     // clang-format off
 #define NABLA_UNARY_BUILTIN(Id, Name, Op) case B::Id:

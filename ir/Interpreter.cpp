@@ -43,6 +43,8 @@ double unaryOp(UnaryOp kind, double x, double alpha) {
   case UnaryOp::Erf: return std::erf(x);
   case UnaryOp::Sin: return std::sin(x);
   case UnaryOp::Cos: return std::cos(x);
+  case UnaryOp::Log1p: return std::log1p(x);
+  case UnaryOp::Expm1: return std::expm1(x);
   case UnaryOp::LeakyRelu: return x > 0 ? x : alpha * x;
   case UnaryOp::Elu: return x > 0 ? x : alpha * std::expm1(x);
   case UnaryOp::StopGradient: return x;

@@ -182,6 +182,18 @@ const RuleEntry kRules[] = {
     // y = cos x:  dx = g·(-sin x)
     {OpKind::Cos,
      [](B &b, Op &op, Value *g) { b.contribute(x0(op), b.safeMul(g, b.neg(b.sin(x0(op))))); }},
+    // y = ln(1 + x):  dx = g·(1/(1 + x))
+    {OpKind::Log1p,
+     [](B &b, Op &op, Value *g) {
+       Value *one = b.constant(1, g->type);
+       b.contribute(x0(op), b.safeMul(g, b.div(one, b.add(one, x0(op)))));
+     }},
+    // y = e^x - 1:  dx = g·(y + 1)   (e^x, without computing it again)
+    {OpKind::Expm1,
+     [](B &b, Op &op, Value *g) {
+       Value *one = b.constant(1, g->type);
+       b.contribute(x0(op), b.safeMul(g, b.add(y(op), one)));
+     }},
     // y = x if x > 0 else αx:  dx = g where x > 0, else αg
     {OpKind::LeakyRelu,
      [](B &b, Op &op, Value *g) {

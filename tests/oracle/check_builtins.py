@@ -43,6 +43,8 @@ output mish = mish(x)
 output gelu = gelu(x)
 output sin = sin(x)
 output cos = cos(x)
+output log1p = log1p(p)
+output expm1 = expm1(x)
 output leaky = leaky_relu(x, slope=0.2)
 output elu = elu(x, alpha=0.7)
 output neg = -x
@@ -52,7 +54,8 @@ output stop = stop_gradient(x)
                    "square": x * x, "tanh": x.tanh(), "sigmoid": x.sigmoid(),
                    "relu": x.relu(), "softplus": F.softplus(x), "silu": F.silu(x),
                    "swish": F.silu(x), "mish": F.mish(x), "gelu": F.gelu(x), "sin": x.sin(),
-                   "cos": x.cos(), "leaky": F.leaky_relu(x, 0.2), "elu": F.elu(x, 0.7),
+                   "cos": x.cos(), "log1p": p.log1p(), "expm1": x.expm1(),
+                   "leaky": F.leaky_relu(x, 0.2), "elu": F.elu(x, 0.7),
                    "neg": -x, "stop": x}),
     ("binary", """
 input x: [B, 5]
@@ -73,6 +76,8 @@ output le = v <= x
 output eq = x == x
 output ne = x != v
 output where = where(x > 0, x, v * 2)
+output clamp = clamp(x, -0.5, 0.5)
+output clamp_tensors = clamp(x, y, v + 1)
 output scalar = 2 * x - 1 / 4
 """, {"x": ((3, 5), "normal"), "v": ((5,), "normal"), "y": ((3, 1), "normal"),
       "p": ((3, 5), "positive")},
@@ -82,6 +87,8 @@ output scalar = 2 * x - 1 / 4
                          "ge": (x >= y).to(x.dtype), "lt": (x < 0).to(x.dtype),
                          "le": (v <= x).to(x.dtype), "eq": (x == x).to(x.dtype),
                          "ne": (x != v).to(x.dtype), "where": torch.where(x > 0, x, v * 2),
+                         "clamp": torch.clamp(x, -0.5, 0.5),
+                         "clamp_tensors": torch.clamp(x, y.expand(3, 5), (v + 1).expand(3, 5)),
                          "scalar": 2 * x - 0.25}),
     ("matmul", """
 input a: [3, 4]

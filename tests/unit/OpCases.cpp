@@ -33,6 +33,8 @@ std::vector<Case> differentiableCases() {
       {"erf", unary("erf"), {}},
       {"sin", unary("sin"), {}},
       {"cos", unary("cos"), {}},
+      {"log1p", unary("log1p"), {{"a", D::Positive}}},
+      {"expm1", unary("expm1"), {}},
       {"leaky_relu", unary("leaky_relu", " {alpha = 0.1}"), {}},
       {"elu", unary("elu", " {alpha = 0.7}"), {}},
       {"add", binary("add"), {}},
