@@ -81,30 +81,19 @@ struct ScalarFormulas {
 
   /// Of floats (ordered, except !=) or of labels; a 0/1 mask.
   llvm::Value *comparison(ir::ComparisonOp kind) {
-    using ir::ComparisonOp;
+    using P = llvm::CmpInst::Predicate;
     bool isFloat = x[0]->getType()->isFloatingPointTy();
-    llvm::Value *cond = nullptr;
+    auto pick = [&](P floats, P labels) { return isFloat ? floats : labels; };
+    P predicate = P::BAD_FCMP_PREDICATE;
     switch (kind) {
-    case ComparisonOp::Eq:
-      cond = isFloat ? b.CreateFCmpOEQ(x[0], x[1]) : b.CreateICmpEQ(x[0], x[1]);
-      break;
-    case ComparisonOp::Ne:
-      cond = isFloat ? b.CreateFCmpUNE(x[0], x[1]) : b.CreateICmpNE(x[0], x[1]);
-      break;
-    case ComparisonOp::Lt:
-      cond = isFloat ? b.CreateFCmpOLT(x[0], x[1]) : b.CreateICmpSLT(x[0], x[1]);
-      break;
-    case ComparisonOp::Le:
-      cond = isFloat ? b.CreateFCmpOLE(x[0], x[1]) : b.CreateICmpSLE(x[0], x[1]);
-      break;
-    case ComparisonOp::Gt:
-      cond = isFloat ? b.CreateFCmpOGT(x[0], x[1]) : b.CreateICmpSGT(x[0], x[1]);
-      break;
-    case ComparisonOp::Ge:
-      cond = isFloat ? b.CreateFCmpOGE(x[0], x[1]) : b.CreateICmpSGE(x[0], x[1]);
-      break;
+    case ir::ComparisonOp::Eq: predicate = pick(P::FCMP_OEQ, P::ICMP_EQ); break;
+    case ir::ComparisonOp::Ne: predicate = pick(P::FCMP_UNE, P::ICMP_NE); break;
+    case ir::ComparisonOp::Lt: predicate = pick(P::FCMP_OLT, P::ICMP_SLT); break;
+    case ir::ComparisonOp::Le: predicate = pick(P::FCMP_OLE, P::ICMP_SLE); break;
+    case ir::ComparisonOp::Gt: predicate = pick(P::FCMP_OGT, P::ICMP_SGT); break;
+    case ir::ComparisonOp::Ge: predicate = pick(P::FCMP_OGE, P::ICMP_SGE); break;
     }
-    return k.toMask(cond, dt);
+    return k.toMask(b.CreateCmp(predicate, x[0], x[1]), dt);
   }
 
   llvm::Value *select() {
