@@ -13,98 +13,79 @@ namespace sema {
 
 namespace {
 
-struct InitializerSpec {
-  Initializer::Kind kind;
+/// A table row with the signature Sema binds call arguments to.
+template <typename Row> struct Spec {
+  const Row *row;
   Signature signature;
 };
 
-const std::vector<InitializerSpec> &initializers() {
-  using K = Initializer::Kind;
-  static const std::vector<InitializerSpec> specs = {
-      {K::Zeros, {"zeros", {}}},
-      {K::Ones, {"ones", {}}},
-      {K::Constant, {"constant", {{"value", ArgKind::Float}}}},
-      {K::Uniform, {"uniform", {{"lo", ArgKind::Float}, {"hi", ArgKind::Float}}}},
-      {K::Normal, {"normal", {{"mean", ArgKind::Float, "0", 0}, {"std", ArgKind::Float, "1", 1}}}},
-      {K::GlorotUniform, {"glorot_uniform", {}}},
-      {K::GlorotNormal, {"glorot_normal", {}}},
-      {K::HeUniform, {"he_uniform", {}}},
-      {K::HeNormal, {"he_normal", {}}},
-      {K::LecunNormal, {"lecun_normal", {}}},
-  };
+/// How a setting's type reads as a signature parameter.
+ArgKind argKind(SettingType type) {
+  switch (type) {
+  case SettingType::Number: return ArgKind::Float;
+  case SettingType::Flag: return ArgKind::Bool;
+  case SettingType::Path: return ArgKind::String;
+  case SettingType::Columns: return ArgKind::List;
+  }
+  return ArgKind::Float;
+}
+
+/// The signatures of a vocabulary table, built once from its rows.
+template <typename Row> std::vector<Spec<Row>> specsOf(const std::vector<Row> &table) {
+  std::vector<Spec<Row>> specs;
+  for (const Row &row : table) {
+    Signature sig{row.name, {}};
+    for (const auto &s : row.settings)
+      sig.params.push_back({s.name, argKind(s.type), s.defaultText, s.defaultValue});
+    specs.push_back({&row, std::move(sig)});
+  }
   return specs;
 }
 
-struct OptimizerSpec {
-  OptimizerConfig::Kind kind;
-  Signature signature;
-};
-
-const std::vector<OptimizerSpec> &optimizers() {
-  using K = OptimizerConfig::Kind;
-  static const std::vector<OptimizerSpec> specs = {
-      {K::Sgd,
-       {"sgd",
-        {{"lr", ArgKind::Float},
-         {"momentum", ArgKind::Float, "0", 0},
-         {"nesterov", ArgKind::Bool, "false", 0},
-         {"weight_decay", ArgKind::Float, "0", 0}}}},
-      {K::Adam,
-       {"adam",
-        {{"lr", ArgKind::Float, "1e-3", 1e-3},
-         {"beta1", ArgKind::Float, "0.9", 0.9},
-         {"beta2", ArgKind::Float, "0.999", 0.999},
-         {"eps", ArgKind::Float, "1e-8", 1e-8},
-         {"weight_decay", ArgKind::Float, "0", 0}}}},
-      {K::AdamW,
-       {"adamw",
-        {{"lr", ArgKind::Float, "1e-3", 1e-3},
-         {"beta1", ArgKind::Float, "0.9", 0.9},
-         {"beta2", ArgKind::Float, "0.999", 0.999},
-         {"eps", ArgKind::Float, "1e-8", 1e-8},
-         {"weight_decay", ArgKind::Float, "0.01", 0.01}}}},
-      {K::RmsProp,
-       {"rmsprop",
-        {{"lr", ArgKind::Float, "1e-2", 1e-2},
-         {"alpha", ArgKind::Float, "0.99", 0.99},
-         {"eps", ArgKind::Float, "1e-8", 1e-8}}}},
-  };
+const std::vector<Spec<InitializerRow>> &initializers() {
+  static const std::vector<Spec<InitializerRow>> specs = specsOf(initializerTable());
+  return specs;
+}
+const std::vector<Spec<OptimizerRow>> &optimizers() {
+  static const std::vector<Spec<OptimizerRow>> specs = specsOf(optimizerTable());
+  return specs;
+}
+const std::vector<Spec<DataSourceRow>> &sources() {
+  static const std::vector<Spec<DataSourceRow>> specs = specsOf(dataSourceTable());
   return specs;
 }
 
-struct SourceSpec {
-  DataSource::Kind kind;
-  Signature signature;
-};
-
-const std::vector<SourceSpec> &sources() {
-  using K = DataSource::Kind;
-  static const std::vector<SourceSpec> specs = {
-      {K::Idx, {"idx", {{"path", ArgKind::String}, {"scale", ArgKind::Float, "1", 1}}}},
-      {K::Npy, {"npy", {{"path", ArgKind::String}, {"scale", ArgKind::Float, "1", 1}}}},
-      {K::Csv,
-       {"csv",
-        {{"path", ArgKind::String},
-         {"columns", ArgKind::List, "all"},
-         {"header", ArgKind::Bool, "true", 1},
-         {"scale", ArgKind::Float, "1", 1}}}},
-  };
-  return specs;
-}
-
-template <typename Spec>
-const Spec *findSpec(const std::vector<Spec> &specs, std::string_view name) {
-  for (const Spec &s : specs)
+template <typename Row>
+const Spec<Row> *findSpec(const std::vector<Spec<Row>> &specs, std::string_view name) {
+  for (const Spec<Row> &s : specs)
     if (s.signature.name == name)
       return &s;
   return nullptr;
 }
 
-template <typename Spec> std::vector<std::string_view> specNames(const std::vector<Spec> &specs) {
+template <typename Row>
+std::vector<std::string_view> specNames(const std::vector<Spec<Row>> &specs) {
   std::vector<std::string_view> names;
-  for (const Spec &s : specs)
+  for (const Spec<Row> &s : specs)
     names.push_back(s.signature.name);
   return names;
+}
+
+/// "zeros, constant(value), uniform(lo, hi) and he_normal": the rows as a
+/// message lists them, the last joined by `last` ("and", "or").
+template <typename Row>
+std::string listed(const std::vector<Spec<Row>> &specs, std::string_view last = "and") {
+  std::string text;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    std::string item(specs[i].signature.name);
+    std::string params;
+    for (const ParamSpec &p : specs[i].signature.params)
+      params += (params.empty() ? "" : ", ") + std::string(p.name);
+    if (!params.empty())
+      item += "(" + params + ")";
+    text += (i == 0 ? "" : i + 1 == specs.size() ? fmt::format(" {} ", last) : ", ") + item;
+  }
+  return text;
 }
 
 /// Splits `NAME` or `NAME(args)` (the forms of initializers and optimizers).
@@ -259,29 +240,24 @@ std::optional<Initializer> Sema::resolveInitializer(const ast::ParamStmt &param,
                             "after '='");
     return std::nullopt;
   }
-  const InitializerSpec *spec = findSpec(initializers(), name);
+  const Spec<InitializerRow> *spec = findSpec(initializers(), name);
   if (!spec) {
     std::string suggestion = closestName(name, specNames(initializers()));
-    error(e.loc(),
-          "unknown initializer '{}'{}; the initializers are zeros, ones, constant(v), "
-          "uniform(lo, hi), normal(mean, std), glorot_uniform, glorot_normal, "
-          "he_uniform, he_normal and lecun_normal",
-          name, suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)");
+    error(e.loc(), "unknown initializer '{}'{}; the initializers are {}", name,
+          suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)",
+          listed(initializers()));
     return std::nullopt;
   }
-  init.kind = spec->kind;
+  init.kind = spec->row->kind;
   auto args = bindArguments(spec->signature, call, e.loc(), globals_);
   if (!args)
     return std::nullopt;
-  if (!args->empty()) {
-    std::optional<double> a = argNumber((*args)[0], fmt::format("'{}'", (*args)[0].spec->name));
-    std::optional<double> b =
-        args->size() > 1 ? argNumber((*args)[1], fmt::format("'{}'", (*args)[1].spec->name))
-                         : std::optional<double>(0);
-    if (!a || !b)
+  const auto &settings = spec->row->settings;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    std::optional<double> v = argNumber((*args)[i], fmt::format("'{}'", settings[i].name));
+    if (!v)
       return std::nullopt;
-    init.a = *a;
-    init.b = *b;
+    init.*settings[i].number = *v;
   }
   if (init.kind == K::Uniform && !(init.a < init.b)) {
     error(e.loc(), "uniform(lo, hi) needs lo < hi, but it is uniform({}, {})", init.a, init.b);
@@ -291,10 +267,7 @@ std::optional<Initializer> Sema::resolveInitializer(const ast::ParamStmt &param,
     error(e.loc(), "normal(mean, std) needs std >= 0, but it is {}", init.b);
     return std::nullopt;
   }
-  bool usesFans = init.kind == K::GlorotUniform || init.kind == K::GlorotNormal ||
-                  init.kind == K::HeUniform || init.kind == K::HeNormal ||
-                  init.kind == K::LecunNormal;
-  if (usesFans && type.rank() == 0) {
+  if (spec->row->usesFans && type.rank() == 0) {
     error(e.loc(), "{} needs a param of rank 1 or more to compute its fan, but '{}' is a scalar",
           name, param.name);
     return std::nullopt;
@@ -398,17 +371,16 @@ std::vector<std::pair<std::string, DataSource>> Sema::checkSources(const ast::Ex
 
 std::optional<DataSource> Sema::checkSource(const ast::Expr &e) {
   const auto *call = dyn_cast<ast::CallExpr>(&e);
-  const SourceSpec *spec = call ? findSpec(sources(), call->callee) : nullptr;
+  const Spec<DataSourceRow> *spec = call ? findSpec(sources(), call->callee) : nullptr;
   if (!spec) {
-    error(e.loc(), "expected a data source: idx(path, scale=1), npy(path, scale=1) or csv(path, "
-                   "columns=[...], header=true)");
+    error(e.loc(), "expected a data source: {}", listed(sources(), "or"));
     return std::nullopt;
   }
   auto args = bindArguments(spec->signature, call, e.loc(), globals_);
   if (!args)
     return std::nullopt;
   DataSource source;
-  source.kind = spec->kind;
+  source.kind = spec->row->kind;
   source.loc = e.loc();
   std::optional<std::string> path = argString((*args)[0], "the path");
   std::optional<double> scale = argNumber((*args)[spec->signature.find("scale")], "'scale'");
@@ -461,60 +433,47 @@ std::optional<DataSource> Sema::checkSource(const ast::Expr &e) {
 std::optional<OptimizerConfig> Sema::checkOptimizer(const ast::Expr &e) {
   std::string name;
   const ast::CallExpr *call;
-  const OptimizerSpec *spec = nameOrCall(e, name, call) ? findSpec(optimizers(), name) : nullptr;
+  const Spec<OptimizerRow> *spec =
+      nameOrCall(e, name, call) ? findSpec(optimizers(), name) : nullptr;
   if (!spec) {
     std::string suggestion = name.empty() ? "" : closestName(name, specNames(optimizers()));
-    error(e.loc(),
-          "unknown optimizer{}{}; the optimizers are sgd(lr, momentum, nesterov, "
-          "weight_decay), adam(...), adamw(...) and rmsprop(...)",
+    error(e.loc(), "unknown optimizer{}{}; the optimizers are {}",
           name.empty() ? "" : " '" + name + "'",
-          suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)");
+          suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)", listed(optimizers()));
     return std::nullopt;
   }
   auto args = bindArguments(spec->signature, call, e.loc(), globals_);
   if (!args)
     return std::nullopt;
   OptimizerConfig config;
-  config.kind = spec->kind;
+  config.kind = spec->row->kind;
   config.loc = e.loc();
-  const Signature &sig = spec->signature;
   bool ok = true;
-  // Reads one number and checks lo <= v (< hi when `hiOpen`).
-  auto number = [&](std::string_view param, double &into, double lo, double hi, bool loOpen,
-                    const char *rule) {
-    int index = sig.find(param);
-    if (index < 0)
-      return;
-    const BoundArg &arg = (*args)[index];
-    std::optional<double> v = argNumber(arg, fmt::format("'{}'", param));
+  const auto &settings = spec->row->settings;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const Setting<OptimizerConfig> &s = settings[i];
+    const BoundArg &arg = (*args)[i];
+    if (s.type == SettingType::Flag) {
+      std::optional<bool> flag = argBool(arg, fmt::format("'{}'", s.name));
+      if (flag)
+        config.*s.flag = *flag;
+      ok = ok && flag;
+      continue;
+    }
+    std::optional<double> v = argNumber(arg, fmt::format("'{}'", s.name));
     if (!v) {
       ok = false;
-      return;
-    }
-    if (!std::isfinite(*v) || *v < lo || (loOpen && *v == lo) || *v >= hi) {
-      error(arg.loc, "{}'s '{}' must be {}, but it is {}", name, param, rule, *v);
+    } else if (!std::isfinite(*v) || *v < s.min || (s.minOpen && *v == s.min) || *v >= s.max) {
+      error(arg.loc, "{}'s '{}' must be {}, but it is {}", name, s.name, s.rule, *v);
       ok = false;
-      return;
+    } else {
+      config.*s.number = *v;
     }
-    into = *v;
-  };
-  constexpr double inf = HUGE_VAL;
-  number("lr", config.lr, 0, inf, true, "greater than 0");
-  number("momentum", config.momentum, 0, inf, false, "at least 0");
-  number("weight_decay", config.weightDecay, 0, inf, false, "at least 0");
-  number("beta1", config.beta1, 0, 1, false, "in [0, 1)");
-  number("beta2", config.beta2, 0, 1, false, "in [0, 1)");
-  number("eps", config.eps, 0, inf, false, "at least 0");
-  number("alpha", config.alpha, 0, inf, false, "at least 0");
-  if (int index = sig.find("nesterov"); index >= 0) {
-    std::optional<bool> nesterov = argBool((*args)[index], "'nesterov'");
-    if (!nesterov)
-      return std::nullopt;
-    config.nesterov = *nesterov;
-    if (config.nesterov && ok && config.momentum <= 0) {
-      error((*args)[index].loc, "sgd with nesterov=true needs momentum > 0");
-      return std::nullopt;
-    }
+  }
+  if (ok && config.nesterov && config.momentum <= 0) {
+    error((*args)[spec->signature.find("nesterov")].loc,
+          "sgd with nesterov=true needs momentum > 0");
+    return std::nullopt;
   }
   if (!ok)
     return std::nullopt;

@@ -188,6 +188,19 @@ private:
     std::vector<Token> list;
   };
   bool parseCallArgs(std::vector<CallArg> &args);
+  /// Stores a Number or Flag argument where the table's setting says.
+  template <typename Config>
+  bool setting(const CallArg &arg, const Setting<Config> &s, Config &config) {
+    if (s.type == SettingType::Flag) {
+      if (arg.value.kind != Tok::Ident || (arg.value.text != "true" && arg.value.text != "false"))
+        return fail(std::string("'") + s.name + "' is true or false");
+      config.*s.flag = arg.value.text == "true";
+      return true;
+    }
+    return trainNumber(arg.value, config.*s.number);
+  }
+  /// A number in a train line.
+  bool trainNumber(const Token &t, double &out);
   bool parseFunction(Module &module);
   bool parseArgument(Function &fn, ArgRole role);
   bool parseInitializer(Initializer &init);
@@ -409,18 +422,19 @@ bool IRParser::parseCallArgs(std::vector<CallArg> &args) {
   return expectPunct(')');
 }
 
+bool IRParser::trainNumber(const Token &t, double &out) {
+  if (t.kind == Tok::Number) {
+    out = t.number;
+    return true;
+  }
+  return fail("expected a number in the train setting");
+}
+
 bool IRParser::parseTrainLine(TrainConfig &train) {
   advance(); // 'train'
   std::string key;
   if (!expectIdent(key, "a train setting"))
     return false;
-  auto number = [&](const Token &t, double &out) {
-    if (t.kind == Tok::Number) {
-      out = t.number;
-      return true;
-    }
-    return fail("expected a number in the train setting");
-  };
   if (key == "batch" || key == "epochs" || key == "seed") {
     int64_t v;
     if (!expectPunct('=') || !parseInt(v, key == "seed" ? 0 : 1, int64_t(9e15)))
@@ -439,34 +453,20 @@ bool IRParser::parseTrainLine(TrainConfig &train) {
     std::string name;
     if (!expectPunct('=') || !expectIdent(name, "an optimizer"))
       return false;
-    OptimizerConfig o;
-    bool known = false;
-    for (auto k : {OptimizerConfig::Kind::Sgd, OptimizerConfig::Kind::Adam,
-                   OptimizerConfig::Kind::AdamW, OptimizerConfig::Kind::RmsProp})
-      if (name == optimizerName(k)) {
-        o.kind = k;
-        known = true;
-      }
-    if (!known)
+    const OptimizerRow *row = findRow(optimizerTable(), name);
+    if (!row)
       return fail("unknown optimizer '" + name + "'");
+    OptimizerConfig o;
+    o.kind = row->kind;
     std::vector<CallArg> args;
     if (!parseCallArgs(args))
       return false;
     for (const CallArg &arg : args) {
-      const std::string &k = arg.key;
-      const Token &v = arg.value;
-      double *field = k == "lr"             ? &o.lr
-                      : k == "momentum"     ? &o.momentum
-                      : k == "weight_decay" ? &o.weightDecay
-                      : k == "beta1"        ? &o.beta1
-                      : k == "beta2"        ? &o.beta2
-                      : k == "eps"          ? &o.eps
-                      : k == "alpha"        ? &o.alpha
-                                            : nullptr;
-      if (k == "nesterov")
-        o.nesterov = v.kind == Tok::Ident && v.text == "true";
-      else if (!field || !number(v, *field))
-        return fail("unknown optimizer setting '" + k + "'");
+      const Setting<OptimizerConfig> *s = row->find(arg.key);
+      if (!s)
+        return fail("unknown optimizer setting '" + arg.key + "'");
+      if (!setting(arg, *s, o))
+        return false;
     }
     train.optimizer = o;
     return true;
@@ -476,15 +476,11 @@ bool IRParser::parseTrainLine(TrainConfig &train) {
     if (!expectIdent(input, "an input name") || !expectPunct('=') ||
         !expectIdent(kind, "a data source"))
       return false;
-    DataSource s;
-    if (kind == "idx")
-      s.kind = DataSource::Kind::Idx;
-    else if (kind == "npy")
-      s.kind = DataSource::Kind::Npy;
-    else if (kind == "csv")
-      s.kind = DataSource::Kind::Csv;
-    else
+    const DataSourceRow *row = findRow(dataSourceTable(), kind);
+    if (!row)
       return fail("unknown data source '" + kind + "'");
+    DataSource s;
+    s.kind = row->kind;
     std::vector<CallArg> args;
     if (!parseCallArgs(args))
       return false;
@@ -492,24 +488,23 @@ bool IRParser::parseTrainLine(TrainConfig &train) {
       return fail("a data source needs its path in quotes");
     s.path = args[0].value.text;
     for (size_t i = 1; i < args.size(); ++i) {
-      const std::string &k = args[i].key;
-      const Token &v = args[i].value;
-      if (k == "scale") {
-        if (!number(v, s.scale))
+      const Setting<DataSource> *setting = row->find(args[i].key);
+      if (!setting || setting->type == SettingType::Path)
+        return fail("unknown data source setting '" + args[i].key + "'");
+      if (setting->type != SettingType::Columns) {
+        if (!this->setting(args[i], *setting, s))
           return false;
-      } else if (k == "header") {
-        s.header = v.kind == Tok::Ident && v.text == "true";
-      } else if (k == "columns" && args[i].isList) {
-        for (const Token &item : args[i].list) {
-          if (item.kind == Tok::String)
-            s.columnNames.push_back(item.text);
-          else if (item.isInteger && item.number >= 0 && item.number <= double(kMaxDimSize))
-            s.columns.push_back(static_cast<int64_t>(item.number));
-          else
-            return fail("a csv column is a non-negative index or a name");
-        }
-      } else {
-        return fail("unknown data source setting '" + k + "'");
+        continue;
+      }
+      if (!args[i].isList)
+        return fail("'columns' is a list");
+      for (const Token &item : args[i].list) {
+        if (item.kind == Tok::String)
+          s.columnNames.push_back(item.text);
+        else if (item.isInteger && item.number >= 0 && item.number <= double(kMaxDimSize))
+          s.columns.push_back(static_cast<int64_t>(item.number));
+        else
+          return fail("a csv column is a non-negative index or a name");
       }
     }
     (key == "data" ? train.data : train.test).emplace_back(input, s);
@@ -523,29 +518,21 @@ bool IRParser::parseInitializer(Initializer &init) {
   SourceLoc at = tok_.loc;
   if (!expectIdent(name, "an initializer"))
     return false;
-  using K = Initializer::Kind;
-  bool known = false;
-  for (K k : {K::Zeros, K::Ones, K::Constant, K::Uniform, K::Normal, K::GlorotUniform,
-              K::GlorotNormal, K::HeUniform, K::HeNormal, K::LecunNormal})
-    if (name == initializerName(k)) {
-      init.kind = k;
-      known = true;
-    }
-  if (!known) {
+  const InitializerRow *row = findRow(initializerTable(), name);
+  if (!row) {
     diags_.error(at, "unknown initializer '{}'", name);
     failed_ = true;
     return false;
   }
+  init.kind = row->kind;
   init.loc = at;
-  int arity = init.kind == K::Constant                              ? 1
-              : (init.kind == K::Uniform || init.kind == K::Normal) ? 2
-                                                                    : 0;
-  if (arity == 0)
+  if (row->settings.empty())
     return true;
-  if (!expectPunct('(') || !parseNumber(init.a))
+  if (!expectPunct('('))
     return false;
-  if (arity == 2 && (!expectPunct(',') || !parseNumber(init.b)))
-    return false;
+  for (size_t i = 0; i < row->settings.size(); ++i)
+    if ((i && !expectPunct(',')) || !parseNumber(init.*row->settings[i].number))
+      return false;
   return expectPunct(')');
 }
 

@@ -32,58 +32,6 @@ std::string intList(const std::vector<int64_t> &v) {
 
 std::string pairList(const int64_t (&v)[2]) { return fmt::format("[{}, {}]", v[0], v[1]); }
 
-std::string initializerText(const Initializer &init) {
-  using K = Initializer::Kind;
-  std::string name = initializerName(init.kind);
-  switch (init.kind) {
-  case K::Constant: return fmt::format("{}({})", name, formatNumber(init.a));
-  case K::Uniform:
-  case K::Normal:
-    return fmt::format("{}({}, {})", name, formatNumber(init.a), formatNumber(init.b));
-  default: return name;
-  }
-}
-
-std::string sourceText(const DataSource &s) {
-  switch (s.kind) {
-  case DataSource::Kind::Idx:
-    return fmt::format("idx({}, scale={})", quoteString(s.path), formatNumber(s.scale));
-  case DataSource::Kind::Npy:
-    return fmt::format("npy({}, scale={})", quoteString(s.path), formatNumber(s.scale));
-  case DataSource::Kind::Csv: {
-    std::string columns;
-    if (!s.columnNames.empty()) {
-      for (const std::string &c : s.columnNames)
-        columns += (columns.empty() ? "" : ", ") + quoteString(c);
-      columns = ", columns=[" + columns + "]";
-    } else if (!s.columns.empty()) {
-      columns = ", columns=" + intList(s.columns);
-    }
-    return fmt::format("csv({}{}, header={}, scale={})", quoteString(s.path), columns,
-                       s.header ? "true" : "false", formatNumber(s.scale));
-  }
-  }
-  return "";
-}
-
-std::string optimizerText(const OptimizerConfig &o) {
-  using K = OptimizerConfig::Kind;
-  std::string name = optimizerName(o.kind);
-  auto n = formatNumber;
-  switch (o.kind) {
-  case K::Sgd:
-    return fmt::format("{}(lr={}, momentum={}, nesterov={}, weight_decay={})", name, n(o.lr),
-                       n(o.momentum), o.nesterov ? "true" : "false", n(o.weightDecay));
-  case K::Adam:
-  case K::AdamW:
-    return fmt::format("{}(lr={}, beta1={}, beta2={}, eps={}, weight_decay={})", name, n(o.lr),
-                       n(o.beta1), n(o.beta2), n(o.eps), n(o.weightDecay));
-  case K::RmsProp:
-    return fmt::format("{}(lr={}, alpha={}, eps={})", name, n(o.lr), n(o.alpha), n(o.eps));
-  }
-  return "";
-}
-
 void printTrain(const TrainConfig &t, llvm::raw_ostream &os) {
   if (t.batch)
     os << "train batch = " << *t.batch << "\n";
@@ -94,9 +42,9 @@ void printTrain(const TrainConfig &t, llvm::raw_ostream &os) {
   if (t.optimizer)
     os << "train optimizer = " << optimizerText(*t.optimizer) << "\n";
   for (const auto &[input, source] : t.data)
-    os << "train data " << input << " = " << sourceText(source) << "\n";
+    os << "train data " << input << " = " << dataSourceText(source) << "\n";
   for (const auto &[input, source] : t.test)
-    os << "train test " << input << " = " << sourceText(source) << "\n";
+    os << "train test " << input << " = " << dataSourceText(source) << "\n";
 }
 
 /// The attributes an op prints, in a fixed order, or "".

@@ -72,25 +72,6 @@ bool checkOutputFolder(const std::string &path) {
   return true;
 }
 
-/// The optimizer in words, for the run's first line: "adam(lr=0.001)".
-std::string describe(const OptimizerConfig &o) {
-  std::string args = fmt::format("lr={}", o.lr);
-  switch (o.kind) {
-  case OptimizerConfig::Kind::Sgd:
-    if (o.momentum != 0)
-      args += fmt::format(", momentum={}{}", o.momentum, o.nesterov ? ", nesterov=true" : "");
-    break;
-  case OptimizerConfig::Kind::Adam:
-  case OptimizerConfig::Kind::AdamW:
-    args += fmt::format(", beta1={}, beta2={}, eps={}", o.beta1, o.beta2, o.eps);
-    break;
-  case OptimizerConfig::Kind::RmsProp: args += fmt::format(", alpha={}, eps={}", o.alpha, o.eps);
-  }
-  if (o.weightDecay != 0)
-    args += fmt::format(", weight_decay={}", o.weightDecay);
-  return fmt::format("{}({})", optimizerName(o.kind), args);
-}
-
 /// Params from their initializers; optimizer state at zero.
 void initializeArguments(const ir::Function &step, uint64_t seed,
                          std::map<std::string, Tensor> &params,
@@ -250,7 +231,7 @@ int train(const cli::Options &options) {
     llvm::errs() << fmt::format(
         "training {}: {} examples{}, batch {}, {}, {} epoch{}{}\n", options.script, train->size(),
         test ? fmt::format(" ({} test)", test->size()) : "", *batched ? settings.batch : 1,
-        describe(optimizer), settings.epochs, settings.epochs == 1 ? "" : "s",
+        optimizerSummary(optimizer), settings.epochs, settings.epochs == 1 ? "" : "s",
         settings.firstEpoch
             ? fmt::format(", resuming after epoch {} of {}", settings.firstEpoch, options.init)
             : "");
