@@ -43,14 +43,10 @@ Setting<OptimizerConfig> nonNegative(const char *name, double OptimizerConfig::*
 /// A decay rate in [0, 1).
 Setting<OptimizerConfig> decay(const char *name, double OptimizerConfig::*field, const char *text,
                                double value) {
-  return {.name = name,
-          .type = T::Number,
-          .defaultText = text,
-          .defaultValue = value,
-          .number = field,
-          .min = 0,
-          .max = 1,
-          .rule = "in [0, 1)"};
+  Setting<OptimizerConfig> s = nonNegative(name, field, text, value);
+  s.max = 1;
+  s.rule = "in [0, 1)";
+  return s;
 }
 
 /// Adam's and AdamW's settings, which differ only in weight decay's default.

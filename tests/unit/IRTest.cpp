@@ -208,3 +208,111 @@ TEST(Lowering, OnlyWhatResultsNeedIsLowered) {
 
 } // namespace
 } // namespace nabla::ir
+
+namespace nabla {
+namespace {
+
+/// Every kind of a vocabulary has its own row, found by rowOf(kind).
+template <typename Kind> void expectEveryKindHasARow(Kind last) {
+  std::set<std::string> names;
+  for (int i = 0; i <= static_cast<int>(last); ++i) {
+    Kind k = static_cast<Kind>(i);
+    EXPECT_EQ(rowOf(k).kind, k) << "no row for kind " << i;
+    EXPECT_TRUE(names.insert(rowOf(k).name).second) << rowOf(k).name;
+  }
+}
+
+TEST(TrainVocabulary, EveryKindHasOneRow) {
+  expectEveryKindHasARow(Initializer::Kind::LecunNormal);
+  expectEveryKindHasARow(DataSource::Kind::Csv);
+  expectEveryKindHasARow(OptimizerConfig::Kind::RmsProp);
+  EXPECT_EQ(findRow(optimizerTable(), "adagrad"), nullptr);
+  EXPECT_EQ(findRow(optimizerTable(), "adamw")->kind, OptimizerConfig::Kind::AdamW);
+}
+
+/// The IR text of a module whose train block holds `lines`.
+std::string withTrainLines(const std::string &lines) {
+  return lines + "func @forward {\n  input %x : f32[B, 3]\n  param %w : f32[3] = zeros\n"
+                 "  %wb = broadcast %w : f32[B, 3]\n  %p = mul %x, %wb : f32[B, 3]\n"
+                 "  %s = reduce_sum %p {axes = [0, 1]} : f32[]\n  loss = %s\n}\n";
+}
+
+/// Parses `text` and prints its train block again ("" when it did not parse).
+std::string reprintTrain(const std::string &text, std::string *errors = nullptr) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources);
+  auto module = ir::parseIR(sources, sources.addBuffer("t.nnir", text), diags);
+  for (const Diagnostic *d : diags.sorted())
+    if (errors)
+      *errors += d->message + "\n";
+  if (!module || !module->train)
+    return "";
+  std::string all = ir::toString(*module, sources), out;
+  std::istringstream lines(all);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("train ", 0) == 0 && line.rfind("train batch", 0) != 0 &&
+        line.rfind("train epochs", 0) != 0)
+      out += line + "\n";
+  return out;
+}
+
+TEST(TrainVocabulary, IRTextWritesEverySettingAndReadsItBack) {
+  // Written by hand from the language reference's defaults, not by the printer.
+  const std::string lines = "train seed = 3\n"
+                            "train shuffle = false\n"
+                            "train optimizer = sgd(lr=0.25, momentum=0.5, nesterov=true, "
+                            "weight_decay=0.125)\n"
+                            "train data x = csv(\"a.csv\", columns=[\"p\", \"q\"], header=true, "
+                            "scale=2)\n"
+                            "train test x = npy(\"b.npy\", scale=0.5)\n";
+  EXPECT_EQ(reprintTrain(withTrainLines(lines)), lines);
+  for (const std::string opt : {"adam(lr=0.002, beta1=0.8, beta2=0.99, eps=1e-07, "
+                                "weight_decay=0)",
+                                "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, "
+                                "weight_decay=0.01)",
+                                "rmsprop(lr=0.01, alpha=0.9, eps=1e-08)"}) {
+    std::string printed = reprintTrain(withTrainLines("train optimizer = " + opt + "\n"));
+    EXPECT_NE(printed.find("train optimizer = " + opt + "\n"), std::string::npos) << printed;
+  }
+}
+
+TEST(TrainVocabulary, IRParserRejectsWhatNoRowHas) {
+  std::string errors;
+  EXPECT_EQ(reprintTrain(withTrainLines("train optimizer = sgd(lr=1, nesterov=maybe)\n"), &errors),
+            "");
+  EXPECT_NE(errors.find("'nesterov' is true or false"), std::string::npos) << errors;
+  errors.clear();
+  EXPECT_EQ(reprintTrain(withTrainLines("train optimizer = adam(alpha=0.9)\n"), &errors), "");
+  EXPECT_NE(errors.find("unknown optimizer setting 'alpha'"), std::string::npos) << errors;
+  errors.clear();
+  EXPECT_EQ(reprintTrain(withTrainLines("train data x = idx(\"a\", header=true)\n"), &errors), "");
+  EXPECT_NE(errors.find("unknown data source setting 'header'"), std::string::npos) << errors;
+}
+
+TEST(TrainVocabulary, SummaryLeavesOutSettingsThatAreOff) {
+  OptimizerConfig sgd;
+  sgd.kind = OptimizerConfig::Kind::Sgd;
+  sgd.lr = 0.5;
+  EXPECT_EQ(optimizerSummary(sgd), "sgd(lr=0.5)");
+  sgd.momentum = 0.9;
+  sgd.nesterov = true;
+  EXPECT_EQ(optimizerSummary(sgd), "sgd(lr=0.5, momentum=0.9, nesterov=true)");
+  OptimizerConfig adamw;
+  adamw.kind = OptimizerConfig::Kind::AdamW;
+  adamw.weightDecay = 0.01;
+  EXPECT_EQ(optimizerSummary(adamw),
+            "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.01)");
+}
+
+TEST(TrainVocabulary, InitializersArePositional) {
+  Initializer init;
+  init.kind = Initializer::Kind::Uniform;
+  init.a = -1;
+  init.b = 0.5;
+  EXPECT_EQ(initializerText(init), "uniform(-1, 0.5)");
+  init.kind = Initializer::Kind::HeNormal;
+  EXPECT_EQ(initializerText(init), "he_normal");
+}
+
+} // namespace
+} // namespace nabla
