@@ -89,6 +89,7 @@ std::vector<ParamSpec> paramsOf(Builtin id) {
   case B::Mse: return {tensor("pred"), tensor("target")};
   case B::CrossEntropy: return {tensor("logits"), tensor("labels")};
   case B::BceWithLogits: return {tensor("logits"), tensor("targets")};
+  case B::Grad: return {tensor("f"), tensor("x")};
   case B::Conv2d:
     return {tensor("x"),
             tensor("w"),

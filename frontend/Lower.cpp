@@ -1,5 +1,6 @@
 #include "frontend/Lower.h"
 #include "ir/Builder.h"
+#include "passes/Adjoint.h"
 
 #include <cassert>
 #include <optional>
@@ -12,7 +13,7 @@ namespace {
 
 class Lowering {
 public:
-  explicit Lowering(const Program &program) : program_(program) {}
+  Lowering(const Program &program, DiagnosticEngine &diags) : program_(program), diags_(diags) {}
 
   std::unique_ptr<Module> run();
 
@@ -24,11 +25,13 @@ private:
   /// `kind` (a reduction) over every axis of `v`.
   Value *reduceAll(OpKind kind, Value *v);
 
-  void lowerNode(const Node &n);
+  /// False after an error.
+  bool lowerNode(const Node &n);
   Value *lowerOp(const Node &n);
   Value *lowerMatMul(const Node &n);
 
   const Program &program_;
+  DiagnosticEngine &diags_;
   Function *fn_ = nullptr;
   /// Makes the ops, at the position of the node being lowered.
   std::optional<Builder> b_;
@@ -237,6 +240,9 @@ Value *Lowering::lowerOp(const Node &n) {
         {reduceAll(OpKind::ReduceSum, weighted), b_->size(logits->type.shape[0], n.type)}, n.type);
     return b_->create(OpKind::Neg, {mean}, n.type);
   }
+  case B::Grad: // the adjoint pass's sweep from f, appended here
+    return passes::gradientOf(*fn_, operand(n.operands[0]), values_.at(n.operands[1]), n.loc,
+                              diags_);
   case B::BceWithLogits:
     return b_->create(OpKind::BceWithLogits, {operand(n.operands[0]), operand(n.operands[1])},
                       n.type);
@@ -259,27 +265,30 @@ Value *Lowering::lowerOp(const Node &n) {
   return nullptr;
 }
 
-void Lowering::lowerNode(const Node &n) {
+bool Lowering::lowerNode(const Node &n) {
   b_->setLoc(n.loc);
   switch (n.kind) {
   case Node::Kind::Input:
     values_[&n] = &fn_->addArgument(ArgRole::Input, n.name, n.type, n.loc)->value;
-    return;
+    return true;
   case Node::Kind::Param: {
     Argument *arg = fn_->addArgument(ArgRole::Param, n.name, n.type, n.loc);
     arg->init = program_.params[n.index].init;
     values_[&n] = &arg->value;
-    return;
+    return true;
   }
-  case Node::Kind::Constant: return; // created where it is used, at the shape it is used at
+  case Node::Kind::Constant: return true; // created where it is used, at the shape it is used at
   case Node::Kind::Op: {
     Value *v = lowerOp(n);
+    if (!v)
+      return false;
     if (v->def && v->name.empty())
       v->name = n.name;
     values_[&n] = v;
-    return;
+    return true;
   }
   }
+  return true;
 }
 
 std::unique_ptr<Module> Lowering::run() {
@@ -305,7 +314,8 @@ std::unique_ptr<Module> Lowering::run() {
   for (const auto &node : program_.nodes)
     if (live.count(node.get()) || node->kind == Node::Kind::Input ||
         node->kind == Node::Kind::Param)
-      lowerNode(*node);
+      if (!lowerNode(*node))
+        return nullptr;
 
   auto resultValue = [&](const Node *n) {
     b_->setLoc(n->loc);
@@ -322,6 +332,8 @@ std::unique_ptr<Module> Lowering::run() {
 
 } // namespace
 
-std::unique_ptr<Module> lower(const Program &program) { return Lowering(program).run(); }
+std::unique_ptr<Module> lower(const Program &program, DiagnosticEngine &diags) {
+  return Lowering(program, diags).run();
+}
 
 } // namespace nabla::ir

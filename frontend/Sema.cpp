@@ -639,6 +639,12 @@ Value Sema::evalCall(const ast::CallExpr &e, Scope &scope) {
     return Value::poison(e.loc());
   }
   if (const BuiltinInfo *info = lookupBuiltin(name)) {
+    if (info->id == Builtin::Grad && scope.def) {
+      error(e.loc(),
+            "grad cannot be used inside a def: a def is expanded where it is called, so take "
+            "the gradient there, of the def's result");
+      return Value::poison(e.loc());
+    }
     auto args = bindArguments(info->signature, &e, e.loc(), scope);
     if (!args || scope.checkingOnly)
       return Value::poison(e.loc());

@@ -193,6 +193,7 @@ private:
   Value oneHot();
   Value argmax();
   Value accuracy();
+  Value grad();
   Value pairwiseLoss();
   Value crossEntropy();
   Value conv2d();
@@ -460,6 +461,7 @@ Value RuleContext::apply() {
   case B::OneHot: return oneHot();
   case B::Argmax: return argmax();
   case B::Accuracy: return accuracy();
+  case B::Grad: return grad();
   case B::Mse:
   case B::BceWithLogits: return pairwiseLoss();
   case B::CrossEntropy: return crossEntropy();
@@ -841,6 +843,47 @@ Value RuleContext::accuracy() {
       !requireRank(scores, 2, 2, "scores [batch, classes]") || !rowLabels(scores, labels, "scores"))
     return Value::poison(loc_);
   return finish(TensorType{scores->type.dtype, {}}, {scores, labels});
+}
+
+/// grad(f, x): f a float scalar, x an input or param of a float type; the
+/// result has x's type.
+Value RuleContext::grad() {
+  Node *f = tensorArg(0), *x = tensorArg(1);
+  if (!f || !x)
+    return Value::poison(loc_);
+  const BoundArg &fArg = args_[0], &xArg = args_[1];
+  if (x->kind != Node::Kind::Input && x->kind != Node::Kind::Param) {
+    error(xArg.loc,
+          "grad differentiates with respect to an input or a param, named as declared, but "
+          "this is {}",
+          x->kind == Node::Kind::Constant ? "a number" : "a computed value");
+    if (x->kind == Node::Kind::Op)
+      sema_.noteOrigin(x);
+    return Value::poison(loc_);
+  }
+  if (!isFloat(x->type.dtype)) {
+    error(xArg.loc,
+          "grad cannot differentiate with respect to '{}', an i32 input: labels are not "
+          "continuous values",
+          x->name);
+    sema_.noteOrigin(x);
+    return Value::poison(loc_);
+  }
+  if (f->weak) { // grad(2, x): a constant, whose gradient is zero
+    f->type.dtype = x->type.dtype;
+    f->weak = false;
+  }
+  if (!f->type.isScalar()) {
+    error(fArg.loc,
+          "grad needs a scalar to differentiate, but 'f' is {}; reduce it first, as in "
+          "grad(sum(u), x)",
+          f->type.str());
+    sema_.noteOrigin(f);
+    return Value::poison(loc_);
+  }
+  if (!requireFloat(f, "'f'") || !unify({f, x}, false))
+    return Value::poison(loc_);
+  return finish(x->type, {f, x});
 }
 
 /// mse and bce_with_logits: two float tensors of one shape, averaged.

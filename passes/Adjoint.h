@@ -20,9 +20,25 @@
 #include "ir/IR.h"
 #include "support/Diagnostics.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace nabla::passes {
+
+/// Appends to `fn` the backward sweep from the scalar `f` (seeded with 1)
+/// through the ops `fn` holds now, and returns the gradient of `f` with
+/// respect to each of `wrt`: null where `f` does not depend on it. Nullopt
+/// after reporting an op without a rule.
+std::optional<std::vector<ir::Value *>> backpropagate(ir::Function &fn, ir::Value *f,
+                                                      const std::vector<ir::Value *> &wrt,
+                                                      DiagnosticEngine &diags);
+
+/// `grad(f, x)` of the language: appends to `fn` the ops of d f / d x (zeros
+/// of x's type, at `loc`, when f does not depend on x) and returns that
+/// value; null after an error. The ops are ordinary IR, differentiable again.
+ir::Value *gradientOf(ir::Function &fn, ir::Value *f, ir::Value *x, SourceLoc loc,
+                      DiagnosticEngine &diags);
 
 /// Adds to `module` a function `name` that is `source` plus the gradients.
 /// Returns it, or null after reporting an error at a source position (no

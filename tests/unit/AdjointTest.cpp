@@ -16,6 +16,7 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/AdjointRules.h"
+#include "passes/SecondOrder.h"
 #include "support/Random.h"
 
 #include <gtest/gtest.h>
@@ -97,8 +98,9 @@ double numericGradient(Harness &h, const Function &fn, size_t p, int64_t i) {
   return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * step);
 }
 
-void checkAgainstFiniteDifferences(const Case &c) {
-  SCOPED_TRACE(c.name);
+/// The function of case `c` with the loss sum(%y * %w), w an input (a fixed
+/// random weighting, so that every element of %y counts differently).
+std::string weightedLoss(const Case &c) {
   // Find %y's type: the case declares it last.
   std::string text = "func @forward {\n" + c.body;
   size_t colon = c.body.rfind(" : ");
@@ -111,6 +113,12 @@ void checkAgainstFiniteDifferences(const Case &c) {
   for (size_t d = 0; d < rank; ++d)
     axes += (d ? ", " : "") + std::to_string(d);
   text += "  %l = reduce_sum %yw {axes = [" + axes + "]} : f64[]\n  loss = %l\n}\n";
+  return text;
+}
+
+void checkAgainstFiniteDifferences(const Case &c) {
+  SCOPED_TRACE(c.name);
+  std::string text = weightedLoss(c);
   Harness h(text);
   ASSERT_TRUE(h.ok()) << h.errors() << text;
   const Function &forward = *h.module().lookup("forward");
@@ -259,8 +267,71 @@ TEST(Adjoint, BackwardOpsCarryTheForwardSourcePositions) {
   EXPECT_EQ(lines, (std::set<uint32_t>{2, 3}));
 }
 
-/// A Hessian-vector product: differentiate <grad L(a, b), v> again and
-/// compare H v with the five-point difference of the gradient along v.
+/// Checks the Hessian-vector product of `forward`'s loss (the adjoint pass
+/// applied to its own output, passes/SecondOrder.h) against the five-point
+/// difference of the step's gradients along the direction v, at arguments
+/// drawn with `domains`. Returns the number of elements checked.
+int checkHessianVectorProduct(Harness &h, const Function &forward,
+                              const std::map<std::string, Domain> &domains, uint64_t seed) {
+  Function *step = differentiate(h.module(), forward, "step", h.diags());
+  EXPECT_TRUE(step) << h.errors();
+  if (!step)
+    return 0;
+  Function *hvp = addHessianVectorProduct(h.module(), *step, "hvp", h.diags());
+  EXPECT_TRUE(hvp && verify(*hvp, h.diags(), "differentiating twice")) << h.errors();
+  if (!hvp)
+    return 0;
+  h.draw(*hvp, domains, seed);
+  auto results = h.run(*hvp);
+  EXPECT_TRUE(results) << h.errors();
+  if (!results)
+    return 0;
+  // hvp's arguments: the step's, then one direction per param, in order.
+  std::vector<Tensor> &args = h.args();
+  std::vector<size_t> params;
+  for (size_t i = 0; i < step->args.size(); ++i)
+    if (step->args[i]->role == ArgRole::Param)
+      params.push_back(i);
+  auto gradients = [&](double eps) {
+    for (size_t p = 0; p < params.size(); ++p) {
+      Tensor &param = args[params[p]];
+      const Tensor &v = args[step->args.size() + p];
+      for (int64_t i = 0; i < param.numel(); ++i)
+        param.set(i, param.get(i) + eps * v.get(i));
+    }
+    std::vector<const Tensor *> pointers;
+    for (size_t i = 0; i < step->args.size(); ++i)
+      pointers.push_back(&args[i]);
+    auto r = Interpreter(h.diags()).run(*step, pointers, {});
+    for (size_t p = 0; p < params.size(); ++p) {
+      Tensor &param = args[params[p]];
+      const Tensor &v = args[step->args.size() + p];
+      for (int64_t i = 0; i < param.numel(); ++i)
+        param.set(i, param.get(i) - eps * v.get(i));
+    }
+    return std::move(*r);
+  };
+  double e = 1e-4;
+  auto m2 = gradients(-2 * e), m1 = gradients(-e), p1 = gradients(e), p2 = gradients(2 * e);
+  int checked = 0;
+  for (size_t r = 0; r < hvp->results.size(); ++r) {
+    EXPECT_EQ(hvp->results[r].role, ResultRole::Grad);
+    size_t k = 0; // the step's gradient of the same param
+    while (step->results[k].role != ResultRole::Grad ||
+           step->results[k].name != hvp->results[r].name)
+      ++k;
+    for (int64_t i = 0; i < (*results)[r].numel(); ++i) {
+      double numeric =
+          (m2[k].get(i) - 8 * m1[k].get(i) + 8 * p1[k].get(i) - p2[k].get(i)) / (12 * e);
+      EXPECT_NEAR((*results)[r].get(i), numeric, 1e-6 * std::max(1.0, std::fabs(numeric)))
+          << hvp->results[r].name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  return checked;
+}
+
+/// A Hessian-vector product through a small network.
 TEST(Adjoint, DifferentiatesItsOwnOutput) {
   const char *network = R"(func @forward {
   input %x : f64[4, 3]
@@ -276,64 +347,26 @@ TEST(Adjoint, DifferentiatesItsOwnOutput) {
 })";
   Harness h(network);
   ASSERT_TRUE(h.ok()) << h.errors();
-  Function *step = differentiate(h.module(), *h.module().lookup("forward"), "step", h.diags());
-  ASSERT_TRUE(step);
-
-  // hv(W, V, vW, vV) = <grad_W, vW> + <grad_V, vV>, then its gradient.
-  Function *dot = h.module().addFunction("dot");
-  ValueMap map = cloneInto(*step, *dot);
-  dot->results.clear();
-  Value *total = nullptr;
-  for (const Result &r : step->results) {
-    if (r.role != ResultRole::Grad)
-      continue;
-    Value *g = map.at(r.value);
-    Value *v = &dot->addArgument(ArgRole::Input, "v" + r.name, g->type, {})->value;
-    Value *product = dot->append(OpKind::Mul, {g, v}, g->type, {}, {});
-    Attrs all;
-    all.axes = {0, 1};
-    Value *sum = dot->append(OpKind::ReduceSum, {product}, {DType::F64, {}}, all, {});
-    total = total ? dot->append(OpKind::Add, {total, sum}, {DType::F64, {}}, {}, {}) : sum;
-  }
-  dot->addResult(ResultRole::Loss, "", total);
-  ASSERT_TRUE(verify(*dot, h.diags(), "building the dot")) << h.errors();
-  Function *hvp = differentiate(h.module(), *dot, "hvp", h.diags());
-  ASSERT_TRUE(hvp) << h.errors();
-  ASSERT_TRUE(verify(*hvp, h.diags(), "differentiating twice")) << h.errors();
-
-  h.draw(*hvp, {{"t", Domain::Labels}}, 7);
-  auto results = h.run(*hvp);
-  ASSERT_TRUE(results) << h.errors();
-  // args: x, t, W, V, vW, vV. Finite differences of the step's gradients along v.
-  std::vector<Tensor> &args = h.args();
-  auto gradients = [&](double eps) {
-    for (int p : {2, 3})
-      for (int64_t i = 0; i < args[p].numel(); ++i)
-        args[p].data<double>()[i] += eps * args[p + 2].data<double>()[i];
-    std::vector<const Tensor *> pointers = {&args[0], &args[1], &args[2], &args[3]};
-    auto r = Interpreter(h.diags()).run(*step, pointers, {});
-    for (int p : {2, 3})
-      for (int64_t i = 0; i < args[p].numel(); ++i)
-        args[p].data<double>()[i] -= eps * args[p + 2].data<double>()[i];
-    return std::move(*r);
-  };
-  double e = 1e-4;
-  auto m2 = gradients(-2 * e), m1 = gradients(-e), p1 = gradients(e), p2 = gradients(2 * e);
-  int checked = 0;
-  for (size_t r = 0; r < hvp->results.size(); ++r) {
-    if (hvp->results[r].role != ResultRole::Grad || hvp->results[r].name.rfind("v", 0) == 0)
-      continue;
-    size_t k = hvp->results[r].name == "W" ? 1 : 2; // the step's results: loss, W, V
-    for (int64_t i = 0; i < (*results)[r].numel(); ++i) {
-      double numeric =
-          (m2[k].get(i) - 8 * m1[k].get(i) + 8 * p1[k].get(i) - p2[k].get(i)) / (12 * e);
-      EXPECT_NEAR((*results)[r].get(i), numeric, 1e-7 * std::max(1.0, std::fabs(numeric)))
-          << hvp->results[r].name << "[" << i << "]";
-      ++checked;
-    }
-  }
-  EXPECT_EQ(checked, 15 + 15);
+  EXPECT_EQ(checkHessianVectorProduct(h, *h.module().lookup("forward"), {{"t", Domain::Labels}}, 7),
+            15 + 15);
 }
+
+/// Every op's gradient rule differentiated again: the adjoint pass is closed
+/// under itself, and each rule is right when its inputs are derivatives.
+class OpSecondDerivative : public ::testing::TestWithParam<Case> {};
+
+TEST_P(OpSecondDerivative, MatchesFiniteDifferencesOfTheGradient) {
+  const Case &c = GetParam();
+  Harness h(weightedLoss(c));
+  ASSERT_TRUE(h.ok()) << h.errors();
+  std::map<std::string, Domain> domains(c.domains.begin(), c.domains.end());
+  EXPECT_GT(checkHessianVectorProduct(h, *h.module().lookup("forward"), domains, 42), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, OpSecondDerivative, ::testing::ValuesIn(differentiableCases()),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return info.param.name;
+                         });
 
 } // namespace
 } // namespace nabla::passes

@@ -39,7 +39,7 @@ std::unique_ptr<Module> lowerScript(SourceManager &sources, const std::string &n
   EXPECT_FALSE(diags.hasErrors()) << all;
   if (diags.hasErrors())
     return nullptr;
-  auto module = lower(*program);
+  auto module = lower(*program, diags);
   EXPECT_TRUE(verify(*module, diags, "lowering"));
   return module;
 }

@@ -44,7 +44,7 @@ std::unique_ptr<Network> loadNetwork(const std::filesystem::path &script, bool f
   EXPECT_FALSE(net->diags.hasErrors()) << script;
   if (net->diags.hasErrors())
     return nullptr;
-  net->module = ir::lower(*program);
+  net->module = ir::lower(*program, net->diags);
   net->step = passes::differentiate(*net->module, *net->module->lookup(ir::kForwardFunction),
                                     ir::kTrainStepFunction, net->diags);
   EXPECT_TRUE(net->step) << script;

@@ -50,7 +50,7 @@ std::unique_ptr<Compiled> compile() {
   auto ast = parseModule(c->sources, c->sources.addBuffer("t.nn", kScript), c->diags);
   auto program = analyze(*ast, c->sources, c->diags, SemaOptions{});
   EXPECT_FALSE(c->diags.hasErrors());
-  c->module = lower(*program);
+  c->module = lower(*program, c->diags);
   c->trainStep = passes::differentiate(*c->module, *c->module->lookup(kForwardFunction),
                                        kTrainStepFunction, c->diags);
   EXPECT_TRUE(c->trainStep);

@@ -44,6 +44,9 @@ const std::vector<CommandInfo> &commands() {
       {Command::Gradcheck, "gradcheck",
        "gradcheck SCRIPT [--seed S] [--size NAME=N] [--samples N]\n"
        "                               compare gradients with finite differences"},
+      {Command::Hessian, "hessian",
+       "hessian SCRIPT --params P --feed NAME=FILE ... --out H [--hvp V]\n"
+       "                               the Hessian of the loss (or H v) by reverse over reverse"},
       {Command::Bench, "bench",
        "bench SCRIPT [--batch N] [--steps N] [--profile]\n"
        "                               compile times and the training step's rate"},
@@ -141,6 +144,7 @@ const std::vector<OptionSpec> &optionSpecs() {
   const unsigned eval = bit(Command::Eval);
   const unsigned train = bit(Command::Train);
   const unsigned predict = bit(Command::Predict);
+  const unsigned hessian = bit(Command::Hessian);
   static const std::vector<OptionSpec> specs = {
       {"--set", true, compile, "NAME=VALUE  override a const",
        [](Options &o, std::string_view v) {
@@ -234,10 +238,10 @@ const std::vector<OptionSpec> &optionSpecs() {
            stages += (stages.empty() ? "" : ", ") + s;
          return fmt::format("unknown stage '{}'; the stages are {}", v, stages);
        }},
-      {"--params", true, eval | predict, "P          safetensors file holding every param",
-       path(&Options::params)},
-      {"--feed", true, eval | predict, "NAME=FILE    data for one input (.npy or .safetensors)",
-       namedPath(&Options::feeds)},
+      {"--params", true, eval | predict | hessian,
+       "P          safetensors file holding every param", path(&Options::params)},
+      {"--feed", true, eval | predict | hessian,
+       "NAME=FILE    data for one input (.npy or .safetensors)", namedPath(&Options::feeds)},
       {"--outputs", true, eval, "O         write outputs, metrics and loss (safetensors)",
        path(&Options::outputs)},
       {"--grads", true, eval, "G           write the gradient of every param (safetensors)",
@@ -272,8 +276,10 @@ const std::vector<OptionSpec> &optionSpecs() {
          o.quiet = true;
          return std::string();
        }},
-      {"--out", true, predict, "O             where predict writes the outputs",
-       path(&Options::out)},
+      {"--out", true, predict | hessian,
+       "O             where predict writes the outputs (hessian: H)", path(&Options::out)},
+      {"--hvp", true, hessian, "V             hessian: the product H v with the directions in V",
+       path(&Options::hvp)},
       {"--seed", true, bit(Command::Gradcheck) | train,
        "S            seed of the drawn params and inputs (train: of initializers, shuffling)",
        [](Options &o, std::string_view v) {
@@ -423,6 +429,8 @@ ParseResult parseCommandLine(int argc, const char *const *argv) {
     return usageError("'dump' needs --emit=STAGE");
   if (options.command == Command::Predict && options.out.empty())
     return usageError("'predict' needs --out O");
+  if (options.command == Command::Hessian && options.out.empty())
+    return usageError("'hessian' needs --out H");
   return {std::move(options), 0};
 }
 

@@ -14,7 +14,7 @@
 
 namespace nabla::cli {
 
-enum class Command { Check, Dump, Eval, Train, Predict, Gradcheck, Bench };
+enum class Command { Check, Dump, Eval, Train, Predict, Gradcheck, Bench, Hessian };
 
 /// A `NAME=FILE` pair from --feed.
 using NamedPath = std::pair<std::string, std::string>;
@@ -64,6 +64,7 @@ struct Options {
 
   // predict
   std::string out; ///< --out O
+  std::string hvp; ///< --hvp V (hessian)
 
   // gradcheck, train (and dump --emit=llvm|asm for --size)
   std::optional<uint64_t> seed;                       ///< --seed S (default 0, or the script's)

@@ -12,6 +12,7 @@ int eval(const cli::Options &options);
 int train(const cli::Options &options);
 int predict(const cli::Options &options);
 int gradcheck(const cli::Options &options);
+int hessian(const cli::Options &options);
 int bench(const cli::Options &options);
 
 } // namespace nabla::commands

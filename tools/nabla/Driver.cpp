@@ -128,8 +128,8 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
       return false;
     exitCode = kUserError;
     StageTimer timer(c.times, "lower");
-    c.ir = ir::lower(*c.program);
-    if (!ir::verify(*c.ir, c.diags, "lowering")) {
+    c.ir = ir::lower(*c.program, c.diags);
+    if (!c.ir || !ir::verify(*c.ir, c.diags, "lowering")) {
       c.diags.flush(llvm::errs());
       return false;
     }

@@ -27,6 +27,7 @@ int runTool(int argc, char **argv) {
   case nabla::cli::Command::Predict: return nabla::commands::predict(options);
   case nabla::cli::Command::Gradcheck: return nabla::commands::gradcheck(options);
   case nabla::cli::Command::Bench: return nabla::commands::bench(options);
+  case nabla::cli::Command::Hessian: return nabla::commands::hessian(options);
   }
   return 2;
 }
