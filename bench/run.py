@@ -41,6 +41,7 @@ PYTHON = "/usr/bin/python3"
 TORCH = os.path.join(HERE, "torch_workloads.py")
 JAX = os.path.join(HERE, "jax_workloads.py")
 MLP = os.path.join(HERE, "mlp.nn")
+MLP_PENALTY = os.path.join(HERE, "mlp_penalty.nn")
 CNN = os.path.join(HERE, "..", "examples", "fashion_cnn.nn")
 XOR = os.path.join(HERE, "..", "examples", "xor.nn")
 
@@ -244,6 +245,23 @@ class Bench:
         self.row(label, "samples/s", median(loaded), median(idle), "≥ 0.5",
                  baseline="the idle machine")
 
+    def second_order(self):
+        """The MLP step (B=128) with an input-gradient penalty, whose loss
+        holds grad(cross_entropy, x): training differentiates through the
+        gradient (double backpropagation). Its time per step against the
+        plain step's, alternated; the target is at most 3x."""
+        steps = "100" if self.quick else "500"
+        def micros(script):
+            out = self.nabla_run(["bench", script, "--batch", "128", "--steps", steps])
+            return float(re.search(r"([\d.]+) us per step", out).group(1))
+        plain, penalty = [], []
+        for _ in range(self.repeats):
+            plain.append(micros(MLP))
+            penalty.append(micros(MLP_PENALTY))
+        self.row("MLP step B=128 with an input-gradient penalty (second order)", "us/step",
+                 median(penalty), median(plain), "≥ 0.33", higher_is_better=False,
+                 baseline="the plain step")
+
     def matmul(self, m, n, k, ta, tb, label, threads):
         flops = 2 * m * n * k
         steps = max(20, int(2e10 / flops)) if not self.quick else max(5, int(2e9 / flops))
@@ -364,6 +382,7 @@ def table(nabla, repeats, quick, cpu, host, machine, jax, peak, coretype):
             (2048, 2048, 2048, False, False, "2048×2048 · 2048×2048")]:
         bench.matmul(m, n, k, ta, tb, label, threads)
     bench.busy()
+    bench.second_order()
     compile_ms = bench.compile_times()
     bench.report(rss, compile_ms, threads, host, machine, bench.roofline(peak, mlp_rate))
     shutil.rmtree(bench.temp, ignore_errors=True)
