@@ -5,6 +5,8 @@ repository are what this writes):
   regression.csv, regression_test.csv  y = 2 x1 - x2 + 0.5 x3 + 3 + N(0, 0.1^2)
   logistic.csv, logistic_test.csv      two overlapping classes, t = 1 with
                                        probability sigmoid(1.5 x1 - 2 x2 + 0.5)
+  curve.csv                            y = sin(2 x) e^(-x^2 / 8) + 0.3 x + N(0, 0.02^2),
+                                       128 points of x in [-3, 3] (curve_fit.nn)
 """
 import os
 
@@ -31,6 +33,9 @@ def main():
         p = 1 / (1 + np.exp(-(1.5 * x[:, 0] - 2 * x[:, 1] + 0.5)))
         t = (rng.uniform(size=n) < p).astype(float)
         write(name, ["x1", "x2", "t"], np.column_stack([x, t]))
+    x = np.sort(rng.uniform(-3, 3, size=128))
+    y = np.sin(2 * x) * np.exp(-x * x / 8) + 0.3 * x + rng.normal(0, 0.02, size=128)
+    write("curve.csv", ["x", "y"], np.column_stack([x, y]))
 
 
 if __name__ == "__main__":

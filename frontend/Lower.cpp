@@ -36,6 +36,8 @@ private:
   /// Makes the ops, at the position of the node being lowered.
   std::optional<Builder> b_;
   std::unordered_map<const Node *, Value *> values_;
+  /// pred - target of each mse: the residuals lm's Jacobian is taken of.
+  std::unordered_map<const Node *, Value *> residuals_;
 };
 
 Value *Lowering::reduceAll(OpKind kind, Value *v) {
@@ -220,6 +222,7 @@ Value *Lowering::lowerOp(const Node &n) {
     Value *pred = operand(n.operands[0]);
     Value *target = operand(n.operands[1], pred->type.shape);
     Value *diff = b_->sub(pred, target);
+    residuals_[&n] = diff;
     Value *squares = b_->mul(diff, diff);
     Dim count = *numElements(pred->type.shape);
     return b_->create(OpKind::Div, {reduceAll(OpKind::ReduceSum, squares), b_->size(count, n.type)},
@@ -327,6 +330,12 @@ std::unique_ptr<Module> Lowering::run() {
     fn_->addResult(ResultRole::Metric, r.name, resultValue(r.node));
   if (program_.loss)
     fn_->addResult(ResultRole::Loss, "", resultValue(program_.loss));
+  // Levenberg-Marquardt works on the residuals of the loss's mse (Sema
+  // checked that the loss is one).
+  const auto &train = program_.train;
+  if (train && train->optimizer && train->optimizer->kind == OptimizerConfig::Kind::Lm &&
+      residuals_.count(program_.loss))
+    fn_->addResult(ResultRole::Residual, kResidualName, residuals_.at(program_.loss));
   return module;
 }
 

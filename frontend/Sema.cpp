@@ -136,6 +136,7 @@ std::unique_ptr<Program> Sema::run(const ast::Module &module) {
   }
   if (trainLoc_.isValid() && !program_->loss && !diags_.hasErrors())
     error(trainLoc_, "the script has a train block but no 'loss' statement to minimize");
+  checkLevenbergMarquardt();
   for (const auto &[name, loc] : symbols_)
     program_->symbols.push_back({name, loc});
   std::sort(program_->symbols.begin(), program_->symbols.end(),

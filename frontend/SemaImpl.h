@@ -149,6 +149,9 @@ public:
   std::optional<Initializer> resolveInitializer(const ast::ParamStmt &param,
                                                 const TensorType &type);
   void checkTrain(const ast::TrainStmt &train);
+  /// lm's conditions, once the whole script is checked: the loss is an mse,
+  /// the params are few enough. Errors point at the optimizer.
+  void checkLevenbergMarquardt();
 
 private:
   //===--- Statements (Sema.cpp) ---===//

@@ -480,5 +480,34 @@ std::optional<OptimizerConfig> Sema::checkOptimizer(const ast::Expr &e) {
   return config;
 }
 
+void Sema::checkLevenbergMarquardt() {
+  const auto &train = program_->train;
+  if (!train || !train->optimizer || train->optimizer->kind != OptimizerConfig::Kind::Lm)
+    return;
+  SourceLoc at = train->optimizer->loc;
+  const Node *loss = program_->loss;
+  if (loss && !(loss->kind == Node::Kind::Op && loss->op == Builtin::Mse)) {
+    std::string what = loss->kind == Node::Kind::Op
+                           ? fmt::format("'{}'", builtinInfo(loss->op).name)
+                           : std::string("not a computation");
+    error(at,
+          "lm (Levenberg-Marquardt) minimizes a sum of squares: the loss must be "
+          "mse(pred, target), but it is {}",
+          what);
+    note(program_->lossLoc, "the loss is defined here");
+  }
+  int64_t elements = 0;
+  for (const ParamDecl &p : program_->params) {
+    std::optional<Dim> n = numElements(p.node->type.shape);
+    if (n && n->isConcrete())
+      elements += n->coefficient();
+  }
+  if (elements > kMaxLmParams)
+    error(at,
+          "lm solves a system as large as the params every step: it takes at most {} param "
+          "elements, but the script has {}; use adam or sgd",
+          kMaxLmParams, elements);
+}
+
 } // namespace sema
 } // namespace nabla

@@ -55,6 +55,7 @@ const char *roleName(ResultRole role) {
   case ResultRole::Grad: return "grad";
   case ResultRole::Update: return "update";
   case ResultRole::State: return "state";
+  case ResultRole::Residual: return "residual";
   }
   return "?";
 }

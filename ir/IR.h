@@ -82,8 +82,13 @@ struct Argument {
 
 /// Grad: d loss / d param. Update: a param's value after the optimizer's step.
 /// State: a state argument's value after the step.
-enum class ResultRole { Loss, Output, Metric, Grad, Update, State };
+/// What a function returns a value for. Residual: pred - target of an mse
+/// loss, for the Levenberg-Marquardt optimizer (lm), which needs its Jacobian
+/// (named kResidualName).
+enum class ResultRole { Loss, Output, Metric, Grad, Update, State, Residual };
 const char *roleName(ResultRole role);
+/// The name of a Residual result.
+inline constexpr const char *kResidualName = "r";
 
 struct Result {
   ResultRole role = ResultRole::Output;

@@ -749,6 +749,8 @@ bool IRParser::parseFunction(Module &module) {
       ok = parseResult(*fn, ResultRole::Update);
     else if (isIdent("state"))
       ok = parseResult(*fn, ResultRole::State);
+    else if (isIdent("residual"))
+      ok = parseResult(*fn, ResultRole::Residual);
     else
       ok = fail("expected an argument, an op, a result or '}', found " + describe());
     if (!ok)

@@ -52,14 +52,20 @@ struct DataSource {
   SourceLoc loc;
 };
 
+/// The most param elements lm (Levenberg-Marquardt) takes: it solves an
+/// n x n system every step (docs/training.md).
+inline constexpr int64_t kMaxLmParams = 5000;
+
 struct OptimizerConfig {
-  enum class Kind { Sgd, Adam, AdamW, RmsProp };
+  enum class Kind { Sgd, Adam, AdamW, RmsProp, Lm };
   Kind kind = Kind::Adam;
   double lr = 1e-3;
   double momentum = 0, weightDecay = 0;
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double alpha = 0.99; ///< rmsprop's smoothing constant
+  double mu = 1e-3;    ///< lm's starting damping
+  double factor = 10;  ///< lm's damping factor: mu /= factor on success, *= on failure
   SourceLoc loc;
 };
 

@@ -100,6 +100,9 @@ bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage)
     if (r.role == ResultRole::Loss && (!r.value->type.isScalar() || !isFloat(r.value->type.dtype)))
       fail({},
            fmt::format("the loss must be a floating-point scalar, not {}", r.value->type.str()));
+    if (r.role == ResultRole::Residual && !isFloat(r.value->type.dtype))
+      fail({}, fmt::format("residual '{}' must be floating-point, not {}", r.name,
+                           r.value->type.str()));
     if (r.role == ResultRole::Grad || r.role == ResultRole::Update || r.role == ResultRole::State) {
       ArgRole role = r.role == ResultRole::State ? ArgRole::State : ArgRole::Param;
       Argument *arg = fn.findArgument(role, r.name);

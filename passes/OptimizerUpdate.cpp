@@ -57,6 +57,13 @@ Function *appendOptimizer(Module &module, const Function &trainStep, const Optim
     bc2Sqrt = b.sqrt(b.sub(alsoOne, b.pow(b.constant(opt.beta2, scalar), t)));
   }
 
+  if (opt.kind == Kind::Lm && !params.empty()) {
+    // Levenberg-Marquardt's damping mu, carried from step to step.
+    TensorType scalar{params[0]->value.type.dtype, {}};
+    Value *mu = &fn->addArgument(ArgRole::State, "mu", scalar, opt.loc)->value;
+    fn->addResult(ResultRole::State, "mu", mu);
+  }
+
   for (Argument *param : params) {
     const std::string &name = param->value.name;
     const TensorType &type = param->value.type;
@@ -102,6 +109,9 @@ Function *appendOptimizer(Module &module, const Function &trainStep, const Optim
       next = b.sub(p, b.mul(stepSizes, b.div(newM, denom)));
       break;
     }
+    case Kind::Lm: // solved outside the graph (training/LevenbergMarquardt.h)
+      next = p;
+      break;
     case Kind::RmsProp: {
       Value *v = state("square_avg");
       // v' = α v + (1 - α) g²,  p' = p - lr · g / (√v' + ε)
@@ -114,7 +124,7 @@ Function *appendOptimizer(Module &module, const Function &trainStep, const Optim
       break;
     }
     }
-    if (next->name.empty())
+    if (next->name.empty() && next != p)
       next->name = name + ".next";
     fn->addResult(ResultRole::Update, name, next);
   }

@@ -16,6 +16,11 @@
 // State (named per param) starts at zero: momentum.W, exp_avg.W, exp_avg_sq.W,
 // square_avg.W, and the step count `step`.
 //
+//   lm:      a linear solve per step, which the graph cannot hold: its update
+//            returns the params unchanged and carries the damping `mu` as
+//            state; training/LevenbergMarquardt.h takes the step (the trainer
+//            runs it instead of this function).
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 

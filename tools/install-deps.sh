@@ -14,9 +14,11 @@ packages=(
   clang-19 libclang-rt-19-dev   # the compiler; ASan/UBSan and libFuzzer runtimes
   llvm-19-dev llvm-19-tools     # LLVM libraries and CMake package; FileCheck-19
   libfmt-dev libgtest-dev zlib1g-dev
+  libeigen3-dev                 # dense solves: the lm optimizer's normal equations
   # Test oracles and benchmark baselines: /usr/bin/python3 with NumPy and
   # PyTorch, and OpenBLAS for PyTorch's (and the matmul benchmark's) BLAS.
   python3 python3-numpy python3-torch libopenblas0-pthread
+  python3-matplotlib            # the plots of the docs (tools/curve-fit-comparison.py)
 )
 case "${1:-}" in
   --data) packages+=(dataset-fashion-mnist) ;;

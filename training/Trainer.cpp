@@ -226,9 +226,6 @@ bool Trainer::trainEpoch(const TrainSettings &settings, const Dataset &train, in
     int64_t n = std::min(batchSize, train.size() - s * batchSize);
     train.prepareBatch(n, batch_);
     train.gather(order, s * batchSize, n, batch_);
-    codegen::CompiledStep *step = stepFor(update_, n);
-    if (!step)
-      return false;
     bindArguments(update_, train, batch_, current_, currentState_, args_);
     // The loss and the metrics land in scalars_; params and state in the
     // `next` buffers, which then become the current ones.
@@ -243,8 +240,14 @@ bool Trainer::trainEpoch(const TrainSettings &settings, const Dataset &train, in
         results_.push_back(&nextState_.at(r.name));
     }
     ++globalStep_;
-    if (!step->runInto(args_, results_, diags_))
-      return false;
+    if (override_) {
+      if (!override_(n, bindingsFor(n), args_, results_))
+        return false;
+    } else {
+      codegen::CompiledStep *step = stepFor(update_, n);
+      if (!step || !step->runInto(args_, results_, diags_))
+        return false;
+    }
     if (!std::isfinite(scalars_[0].get(0))) {
       explainNonFinite(globalStep_, epoch + 1, s + 1, args_, n);
       return false;
@@ -274,9 +277,10 @@ bool Trainer::compileAhead(const Dataset &train, const Dataset *test, int64_t ba
   auto start = std::chrono::steady_clock::now();
   // Full batches, and the partial last batch when there is one.
   std::vector<std::pair<const ir::Function *, int64_t>> steps;
-  for (int64_t n : {std::min(batchSize, train.size()), train.size() % batchSize})
-    if (n)
-      steps.emplace_back(&update_, n);
+  if (!override_) // an overriding step compiles what it runs itself
+    for (int64_t n : {std::min(batchSize, train.size()), train.size() % batchSize})
+      if (n)
+        steps.emplace_back(&update_, n);
   if (test)
     for (int64_t n : {std::min(batchSize, test->size()), test->size() % batchSize})
       if (n)

@@ -22,6 +22,7 @@
 #include "training/Progress.h"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,14 @@ public:
 
   /// The params after run().
   const std::map<std::string, Tensor> &params() const { return current_; }
+
+  /// A step taken in place of the compiled update, with the update's
+  /// arguments and results (the batch size and its sizes first): lm's solver
+  /// (training/LevenbergMarquardt.h). False after reporting an error.
+  using StepOverride = std::function<bool(int64_t n, const ir::SymbolBindings &bindings,
+                                          const std::vector<const Tensor *> &args,
+                                          const std::vector<Tensor *> &results)>;
+  void overrideStep(StepOverride step) { override_ = std::move(step); }
 
 private:
   /// What one epoch measured: the loss and the metrics, averaged over the
@@ -95,6 +104,7 @@ private:
 
   const ir::Function &update_;
   const ir::Function *evaluate_;
+  StepOverride override_;
   codegen::Compiler &compiler_;
   const SourceManager &sources_;
   DiagnosticEngine &diags_;

@@ -247,10 +247,7 @@ def main():
             for dtype in ("f32", "f64"):
                 failures += run_case(args.nabla, workdir, name, script, inputs, fn, dtype)
                 checked += 1
-    for f in failures:
-        print("FAIL:", f)
-    print(f"{checked} case runs, {len(failures)} failures")
-    return 1 if failures else 0
+    return oracle.report(failures, f"{checked} case runs")
 
 
 if __name__ == "__main__":

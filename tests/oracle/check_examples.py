@@ -127,10 +127,7 @@ def main():
             for dtype in ("f32", "f64"):
                 failures += check(args.nabla, os.path.join(args.examples, name), build, dtype,
                                   workdir)
-    for f in failures:
-        print("FAIL:", f)
-    print(f"{len(EXAMPLES)} examples in f32 and f64, {len(failures)} failures")
-    return 1 if failures else 0
+    return oracle.report(failures, f"{len(EXAMPLES)} examples in f32 and f64")
 
 
 if __name__ == "__main__":

@@ -177,10 +177,7 @@ def main():
         for name, network in NETWORKS.items():
             for dtype in ("f64", "f32"):
                 failures += check(args.nabla, args.examples, name, network, dtype, workdir)
-    for f in failures:
-        print("FAIL:", f)
-    print(f"{len(NETWORKS)} networks in f64 and f32, {len(failures)} failures")
-    return 1 if failures else 0
+    return oracle.report(failures, f"{len(NETWORKS)} networks in f64 and f32")
 
 
 if __name__ == "__main__":

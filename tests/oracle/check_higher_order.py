@@ -151,10 +151,7 @@ def main():
                 for route in ("jit", "interp"):
                     failures += check(args.nabla, name, network, dtype, route, workdir)
                     checked += 1
-    for f in failures:
-        print("FAIL:", f)
-    print(f"{checked} checks of {len(NETWORKS)} networks, {len(failures)} failures")
-    return 1 if failures else 0
+    return oracle.report(failures, f"{checked} checks of {len(NETWORKS)} networks")
 
 
 if __name__ == "__main__":

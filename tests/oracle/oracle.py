@@ -82,3 +82,12 @@ def worst_error(actual, expected):
 def tolerance(dtype):
     """(rtol, atol) for comparing a float32 or float64 computation with PyTorch."""
     return (2e-5, 2e-6) if dtype == "f32" else (1e-10, 1e-12)
+
+
+def report(failures, summary):
+    """Prints each failure and `summary` with the failure count; returns the
+    exit status (1 when anything failed)."""
+    for f in failures:
+        print("FAIL:", f)
+    print(f"{summary}, {len(failures)} failures")
+    return 1 if failures else 0

@@ -266,11 +266,12 @@ TEST(TrainVocabulary, IRTextWritesEverySettingAndReadsItBack) {
                             "scale=2)\n"
                             "train test x = npy(\"b.npy\", scale=0.5)\n";
   EXPECT_EQ(reprintTrain(withTrainLines(lines)), lines);
-  for (const std::string opt : {"adam(lr=0.002, beta1=0.8, beta2=0.99, eps=1e-07, "
-                                "weight_decay=0)",
-                                "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, "
-                                "weight_decay=0.01)",
-                                "rmsprop(lr=0.01, alpha=0.9, eps=1e-08)"}) {
+  for (const std::string opt :
+       {"adam(lr=0.002, beta1=0.8, beta2=0.99, eps=1e-07, "
+        "weight_decay=0)",
+        "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, "
+        "weight_decay=0.01)",
+        "rmsprop(lr=0.01, alpha=0.9, eps=1e-08)", "lm(mu=0.01, factor=4)"}) {
     std::string printed = reprintTrain(withTrainLines("train optimizer = " + opt + "\n"));
     EXPECT_NE(printed.find("train optimizer = " + opt + "\n"), std::string::npos) << printed;
   }

@@ -12,9 +12,11 @@
 
 #include "data/DataSources.h"
 #include "ir/Verifier.h"
+#include "passes/Jacobian.h"
 #include "passes/StepVariants.h"
 #include "training/Checkpoint.h"
 #include "training/Initializers.h"
+#include "training/LevenbergMarquardt.h"
 #include "training/Trainer.h"
 
 #include <fmt/format.h>
@@ -136,6 +138,35 @@ bool loadInit(const std::string &path, const ir::Function &step, const std::stri
   return true;
 }
 
+/// What lm runs besides the update: the forward step with its residual, and
+/// the rows of the residual's Jacobian (passes/Jacobian.h), optimized.
+struct LmFunctions {
+  ir::Function *forward = nullptr, *rows = nullptr;
+};
+std::optional<LmFunctions> buildLmFunctions(const cli::Options &options, driver::Compilation &c,
+                                            const ir::Function &source) {
+  if (!source.findResult(ir::ResultRole::Residual, ir::kResidualName)) {
+    c.diags.error({c.file, 0, 0},
+                  "lm needs the forward step with its residual: a .nn script, or the IR that "
+                  "dump --emit=ir prints");
+    c.diags.flush(llvm::errs());
+    return std::nullopt;
+  }
+  LmFunctions f;
+  f.forward = passes::addStepVariant(
+      *c.ir, source, "lm_forward",
+      {ir::ResultRole::Loss, ir::ResultRole::Metric, ir::ResultRole::Residual});
+  f.rows = passes::addResidualRows(*c.ir, source, "lm_rows", c.diags);
+  if (!f.rows || !ir::verify(*f.forward, c.diags, "lm's forward step") ||
+      !ir::verify(*f.rows, c.diags, "lm's Jacobian rows") ||
+      !driver::runIRPipeline(c, *f.forward, options) ||
+      !driver::runIRPipeline(c, *f.rows, options)) {
+    c.diags.flush(llvm::errs());
+    return std::nullopt;
+  }
+  return f;
+}
+
 /// The run's settings: the train block's, overridden by the command line.
 TrainSettings settingsFor(const cli::Options &options, const TrainConfig &config,
                           const OptimizerConfig &optimizer) {
@@ -178,8 +209,17 @@ int train(const cli::Options &options) {
     return driver::kUsageError;
   }
   OptimizerConfig optimizer = driver::optimizerFor(c, options);
+  bool lm = optimizer.kind == OptimizerConfig::Kind::Lm;
+  if (lm && options.lr) {
+    llvm::errs() << "nabla: error: --lr: lm has no learning rate; its step size follows the "
+                    "damping, lm(mu=..., factor=...)\n";
+    return driver::kUsageError;
+  }
   ir::Function *update = driver::buildUpdate(c, optimizer);
   if (!update)
+    return driver::kUserError;
+  std::optional<LmFunctions> lmFunctions;
+  if (lm && !(lmFunctions = buildLmFunctions(options, c, *source)))
     return driver::kUserError;
 
   TrainConfig config = c.ir->train.value_or(TrainConfig{});
@@ -236,6 +276,16 @@ int train(const cli::Options &options) {
             ? fmt::format(", resuming after epoch {} of {}", settings.firstEpoch, options.init)
             : "");
   Trainer trainer(*update, evaluate, *compiler, c.sources, c.diags);
+  std::optional<LevenbergMarquardt> solver;
+  if (lm) {
+    solver.emplace(*lmFunctions->forward, *lmFunctions->rows, *update, optimizer, *compiler,
+                   c.sources, c.diags);
+    trainer.overrideStep([&](int64_t n, const ir::SymbolBindings &bindings,
+                             const std::vector<const Tensor *> &args,
+                             const std::vector<Tensor *> &results) {
+      return solver->step(n, bindings, args, results);
+    });
+  }
   int result = trainer.run(settings, *train, test ? &*test : nullptr, *batched, std::move(params),
                            std::move(state));
   if (options.timePasses)
