@@ -24,7 +24,7 @@ namespace nabla::ast {
 // Expressions
 //===----------------------------------------------------------------------===//
 
-enum class ExprKind { Number, String, Name, Unary, Binary, Call, List, Record };
+enum class ExprKind { Number, String, Name, Unary, Binary, Call, List, Record, Index };
 
 class Expr {
 public:
@@ -143,6 +143,26 @@ public:
       : Expr(ExprKind::Record, loc, height), fields(std::move(fields)) {}
   static bool classof(const Expr *e) { return e->kind() == ExprKind::Record; }
   std::vector<RecordField> fields;
+};
+
+/// One entry of an index `x[...]`: an integer `i`, a slice `lo:hi` (either
+/// bound may be left out) or `...`.
+struct IndexItem {
+  enum class Kind { Integer, Slice, Ellipsis };
+  Kind kind = Kind::Integer;
+  SourceLoc loc;   ///< the entry's first character
+  ExprPtr integer; ///< Integer
+  ExprPtr lo, hi;  ///< Slice: null where left out
+};
+
+/// `base[items]` (language.md §11). `loc` is the '['.
+class IndexExpr : public Expr {
+public:
+  IndexExpr(SourceLoc loc, ExprPtr base, std::vector<IndexItem> items, uint32_t height)
+      : Expr(ExprKind::Index, loc, height), base(std::move(base)), items(std::move(items)) {}
+  static bool classof(const Expr *e) { return e->kind() == ExprKind::Index; }
+  ExprPtr base;
+  std::vector<IndexItem> items;
 };
 
 /// A tensor type as written: `f32[B, 784]`, `[784, H]`, `f32`, `f32[]`.

@@ -45,8 +45,14 @@ bool isComparison(BinaryOp op) {
 
 SourceLoc beginLoc(const Expr &e) {
   const Expr *x = &e;
-  while (const auto *b = dyn_cast<BinaryExpr>(x))
-    x = b->lhs.get();
+  while (true) {
+    if (const auto *b = dyn_cast<BinaryExpr>(x))
+      x = b->lhs.get();
+    else if (const auto *i = dyn_cast<IndexExpr>(x))
+      x = i->base.get();
+    else
+      break;
+  }
   return x->loc();
 }
 
@@ -84,6 +90,25 @@ std::string toSource(const Expr &e) {
     const auto &l = cast<ListExpr>(e);
     for (size_t i = 0; i < l.elements.size(); ++i)
       out += (i ? ", " : "") + toSource(*l.elements[i]);
+    return out + "]";
+  }
+  case ExprKind::Index: {
+    const auto &ix = cast<IndexExpr>(e);
+    std::string out = (ix.base->kind() == ExprKind::Binary || ix.base->kind() == ExprKind::Unary
+                           ? "(" + toSource(*ix.base) + ")"
+                           : toSource(*ix.base)) +
+                      "[";
+    for (size_t i = 0; i < ix.items.size(); ++i) {
+      const IndexItem &item = ix.items[i];
+      out += i ? ", " : "";
+      switch (item.kind) {
+      case IndexItem::Kind::Integer: out += toSource(*item.integer); break;
+      case IndexItem::Kind::Slice:
+        out += (item.lo ? toSource(*item.lo) : "") + ":" + (item.hi ? toSource(*item.hi) : "");
+        break;
+      case IndexItem::Kind::Ellipsis: out += "..."; break;
+      }
+    }
     return out + "]";
   }
   case ExprKind::Record: {
@@ -143,6 +168,29 @@ public:
       for (const ExprPtr &el : cast<ListExpr>(e).elements)
         expr(*el, indent + 1);
       return;
+    case ExprKind::Index: {
+      const auto &ix = cast<IndexExpr>(e);
+      line(indent, "Index", e.loc());
+      expr(*ix.base, indent + 1);
+      for (const IndexItem &item : ix.items) {
+        switch (item.kind) {
+        case IndexItem::Kind::Integer: expr(*item.integer, indent + 1); break;
+        case IndexItem::Kind::Slice:
+          line(indent + 1, "Slice", item.loc);
+          if (item.lo)
+            expr(*item.lo, indent + 2);
+          else
+            line(indent + 2, "From the start", item.loc);
+          if (item.hi)
+            expr(*item.hi, indent + 2);
+          else
+            line(indent + 2, "To the end", item.loc);
+          break;
+        case IndexItem::Kind::Ellipsis: line(indent + 1, "Ellipsis", item.loc); break;
+        }
+      }
+      return;
+    }
     case ExprKind::Record:
       line(indent, "Record", e.loc());
       for (const RecordField &f : cast<RecordExpr>(e).fields) {

@@ -67,7 +67,10 @@ std::vector<ParamSpec> paramsOf(Builtin id) {
   case B::Silu:
   case B::Mish:
   case B::StopGradient:
+  case B::Index:
   case B::Flatten: return {tensor("x")};
+  case B::Zeros:
+  case B::Ones: return {{"shape", ArgKind::Dims}};
   case B::LeakyRelu: return {tensor("x"), {"slope", ArgKind::Float, "0.01", 0.01}};
   case B::Elu: return {tensor("x"), {"alpha", ArgKind::Float, "1.0", 1.0}};
   case B::Where: return {tensor("mask"), tensor("a"), tensor("b")};

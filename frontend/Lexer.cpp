@@ -68,6 +68,7 @@ std::string_view tokenKindName(TokenKind kind) {
   case TokenKind::Comma: return "','";
   case TokenKind::Colon: return "':'";
   case TokenKind::Semicolon: return "';'";
+  case TokenKind::Ellipsis: return "'...'";
   }
   return "token";
 }
@@ -183,6 +184,12 @@ Token Lexer::next() {
   case ',': advance(); return make(TokenKind::Comma, start);
   case ':': advance(); return make(TokenKind::Colon, start);
   case ';': advance(); return make(TokenKind::Semicolon, start);
+  case '.':
+    if (peek(1) == '.' && peek(2) == '.') {
+      advance(3);
+      return make(TokenKind::Ellipsis, start);
+    }
+    break;
   case '!':
     if (peek(1) == '=') {
       advance(2);

@@ -243,6 +243,19 @@ Value *Lowering::lowerOp(const Node &n) {
         {reduceAll(OpKind::ReduceSum, weighted), b_->size(logits->type.shape[0], n.type)}, n.type);
     return b_->create(OpKind::Neg, {mean}, n.type);
   }
+  case B::Index: { // one slice per narrowed axis, then a reshape without the dropped ones
+    Value *v = operand(n.operands[0]);
+    for (size_t d = 0; d < na.lengths.size(); ++d) {
+      if (na.lengths[d] < 0)
+        continue;
+      TensorType t = v->type;
+      t.shape[d] = Dim(na.lengths[d]);
+      v = b_->slice(v, int64_t(d), Dim(na.starts[d]), t);
+    }
+    return na.axes.empty() ? v : b_->reshape(v, shape);
+  }
+  case B::Zeros:
+  case B::Ones: return b_->constant(n.op == B::Ones ? 1 : 0, n.type); // Sema makes constants
   case B::Grad: // the adjoint pass's sweep from f, appended here
     return passes::gradientOf(*fn_, operand(n.operands[0]), values_.at(n.operands[1]), n.loc,
                               diags_);

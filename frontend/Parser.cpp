@@ -149,12 +149,20 @@ private:
   ExprPtr parseMultiplicative();
   ExprPtr parseUnary();
   ExprPtr parsePower();
+  /// A primary followed by any number of indexes `[...]`.
+  ExprPtr parsePostfix();
+  ExprPtr parseIndex(ExprPtr base);
   ExprPtr parsePrimary();
   ExprPtr parseCall();
   ExprPtr parseList();
   ExprPtr parseRecord();
   ExprPtr makeBinary(const Token &op, BinaryOp kind, ExprPtr lhs, ExprPtr rhs);
   bool tooMany(size_t count, const Token &at, std::string_view what);
+  /// Calls `entry` (which parses one entry and returns how many there are
+  /// now, 0 after an error) for each comma-separated entry until `closer`,
+  /// then consumes the closer of `open`. False after an error.
+  template <typename EntryFn>
+  bool parseEntries(const Token &open, TokenKind closer, std::string_view what, EntryFn entry);
 
   /// Counts recursion so that hostile nesting ends in an error, not a crash.
   struct DepthGuard {
@@ -597,6 +605,20 @@ StmtPtr Parser::parseTrain(SourceLoc loc) {
 // Expressions
 //===----------------------------------------------------------------------===//
 
+template <typename EntryFn>
+bool Parser::parseEntries(const Token &open, TokenKind closer, std::string_view what,
+                          EntryFn entry) {
+  while (!at(closer)) {
+    size_t count = entry();
+    if (count == 0 || tooMany(count, tok_, what))
+      return false;
+    if (!at(TokenKind::Comma))
+      break;
+    advance();
+  }
+  return closeBracket(open);
+}
+
 bool Parser::tooMany(size_t count, const Token &at, std::string_view what) {
   if (count <= ParserLimits::kMaxElements)
     return false;
@@ -706,7 +728,7 @@ ExprPtr Parser::parseUnary() {
 }
 
 ExprPtr Parser::parsePower() {
-  ExprPtr base = parsePrimary();
+  ExprPtr base = parsePostfix();
   if (!base || !at(TokenKind::StarStar))
     return base;
   Token opTok = tok_;
@@ -721,6 +743,58 @@ ExprPtr Parser::parsePower() {
   if (!exponent)
     return nullptr;
   return makeBinary(opTok, BinaryOp::Pow, std::move(base), std::move(exponent));
+}
+
+ExprPtr Parser::parsePostfix() {
+  ExprPtr e = parsePrimary();
+  while (e && at(TokenKind::LBracket))
+    e = parseIndex(std::move(e));
+  return e;
+}
+
+ExprPtr Parser::parseIndex(ExprPtr base) {
+  Token open = tok_;
+  openBracket();
+  std::vector<IndexItem> items;
+  uint32_t height = base->height() + 1;
+  auto bound = [&](ExprPtr &out) {
+    out = parseExpr();
+    if (out)
+      height = std::max(height, out->height() + 1);
+    return out != nullptr;
+  };
+  bool ok = parseEntries(open, TokenKind::RBracket, "indices", [&]() -> size_t {
+    IndexItem item;
+    item.loc = tok_.loc;
+    if (at(TokenKind::Ellipsis)) {
+      item.kind = IndexItem::Kind::Ellipsis;
+      advance();
+    } else {
+      if (!at(TokenKind::Colon) && !bound(item.integer))
+        return 0;
+      if (at(TokenKind::Colon)) { // lo:hi, either side optional
+        item.kind = IndexItem::Kind::Slice;
+        item.lo = std::move(item.integer);
+        advance();
+        if (!at(TokenKind::Comma) && !at(TokenKind::RBracket) && !bound(item.hi))
+          return 0;
+      }
+    }
+    items.push_back(std::move(item));
+    return items.size();
+  });
+  if (!ok)
+    return nullptr;
+  if (items.empty()) {
+    error(open, "an index needs at least one entry, as in x[0] or x[:, 1:3]");
+    return nullptr;
+  }
+  if (height > ParserLimits::kMaxExprHeight) {
+    error(open, "expression is too long or too deeply nested (more than {} levels)",
+          ParserLimits::kMaxExprHeight);
+    return nullptr;
+  }
+  return std::make_unique<IndexExpr>(open.loc, std::move(base), std::move(items), height);
 }
 
 ExprPtr Parser::parsePrimary() {
@@ -771,7 +845,7 @@ ExprPtr Parser::parseCall() {
   std::vector<Argument> args;
   uint32_t height = 1;
   bool sawKeyword = false;
-  while (!at(TokenKind::RParen)) {
+  bool ok = parseEntries(open, TokenKind::RParen, "arguments", [&]() -> size_t {
     Argument arg;
     if (at(TokenKind::Identifier) && peekAhead().kind == TokenKind::Equal) {
       arg.name = std::string(tok_.text);
@@ -781,20 +855,16 @@ ExprPtr Parser::parseCall() {
       advance(); // '='
     } else if (sawKeyword) {
       error(tok_, "positional argument after a keyword argument in the call to '{}'", callee);
-      return nullptr;
+      return 0;
     }
     arg.value = parseExpr();
     if (!arg.value)
-      return nullptr;
+      return 0;
     height = std::max(height, arg.value->height() + 1);
     args.push_back(std::move(arg));
-    if (tooMany(args.size(), tok_, "arguments"))
-      return nullptr;
-    if (!at(TokenKind::Comma))
-      break;
-    advance();
-  }
-  if (!closeBracket(open))
+    return args.size();
+  });
+  if (!ok)
     return nullptr;
   return std::make_unique<CallExpr>(loc, std::move(callee), std::move(args), height);
 }
@@ -804,19 +874,15 @@ ExprPtr Parser::parseList() {
   openBracket();
   std::vector<ExprPtr> elements;
   uint32_t height = 1;
-  while (!at(TokenKind::RBracket)) {
+  bool ok = parseEntries(open, TokenKind::RBracket, "list elements", [&]() -> size_t {
     ExprPtr e = parseExpr();
     if (!e)
-      return nullptr;
+      return 0;
     height = std::max(height, e->height() + 1);
     elements.push_back(std::move(e));
-    if (tooMany(elements.size(), tok_, "list elements"))
-      return nullptr;
-    if (!at(TokenKind::Comma))
-      break;
-    advance();
-  }
-  if (!closeBracket(open))
+    return elements.size();
+  });
+  if (!ok)
     return nullptr;
   return std::make_unique<ListExpr>(open.loc, std::move(elements), height);
 }
@@ -826,31 +892,27 @@ ExprPtr Parser::parseRecord() {
   openBracket();
   std::vector<RecordField> fields;
   uint32_t height = 1;
-  while (!at(TokenKind::RBrace)) {
+  bool ok = parseEntries(open, TokenKind::RBrace, "record fields", [&]() -> size_t {
     if (!at(TokenKind::Identifier)) {
       error(tok_, "expected a field name in the record, found {}", describeToken(tok_));
-      return nullptr;
+      return 0;
     }
     RecordField field{std::string(tok_.text), tok_.loc, nullptr};
     advance();
     if (!at(TokenKind::Colon)) {
       error(tok_, "expected ':' after the field name '{}', found {}", field.name,
             describeToken(tok_));
-      return nullptr;
+      return 0;
     }
     advance();
     field.value = parseExpr();
     if (!field.value)
-      return nullptr;
+      return 0;
     height = std::max(height, field.value->height() + 1);
     fields.push_back(std::move(field));
-    if (tooMany(fields.size(), tok_, "record fields"))
-      return nullptr;
-    if (!at(TokenKind::Comma))
-      break;
-    advance();
-  }
-  if (!closeBracket(open))
+    return fields.size();
+  });
+  if (!ok)
     return nullptr;
   return std::make_unique<RecordExpr>(open.loc, std::move(fields), height);
 }

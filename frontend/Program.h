@@ -32,6 +32,9 @@ struct NodeAttrs {
   int64_t stride[2] = {1, 1}; ///< conv2d, pools
   int64_t padding[2] = {0, 0};
   int64_t window[2] = {1, 1}; ///< pools: the window size
+  /// index: per axis of the operand, the first position taken and how many
+  /// (-1: the whole axis); `axes` lists the axes an integer removed.
+  std::vector<int64_t> starts, lengths;
 };
 
 struct Node {

@@ -506,6 +506,7 @@ Value Sema::eval(const ast::Expr &e, Scope &scope) {
   }
   case ast::ExprKind::Binary: return evalBinary(cast<ast::BinaryExpr>(e), scope);
   case ast::ExprKind::Call: return evalCall(cast<ast::CallExpr>(e), scope);
+  case ast::ExprKind::Index: return evalIndex(cast<ast::IndexExpr>(e), scope);
   case ast::ExprKind::List: {
     Value v;
     v.kind = Value::Kind::List;

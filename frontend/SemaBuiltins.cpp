@@ -185,6 +185,18 @@ private:
   Value elementwise(bool allowInt, bool numericResult);
   Value matmul();
   Value transpose();
+  /// A list of sizes (integers, symbolic sizes, one -1 where `allowInferred`):
+  /// the shape with 1 at the -1, the product of the others, and the list as
+  /// written. Nothing after an error.
+  struct Sizes {
+    Shape shape;
+    std::optional<size_t> inferred;
+    Dim known;
+    std::string text;
+  };
+  std::optional<Sizes> sizesArg(size_t i, bool allowInferred);
+  /// zeros([...]) and ones([...]).
+  Value filled();
   Value reshape();
   Value flatten();
   Value concat();
@@ -462,6 +474,9 @@ Value RuleContext::apply() {
   case B::Argmax: return argmax();
   case B::Accuracy: return accuracy();
   case B::Grad: return grad();
+  case B::Zeros:
+  case B::Ones: return filled();
+  case B::Index: return Value::poison(loc_); // built by Sema::evalIndex
   case B::Mse:
   case B::BceWithLogits: return pairwiseLoss();
   case B::CrossEntropy: return crossEntropy();
@@ -596,60 +611,80 @@ Value RuleContext::transpose() {
   return finish(TensorType{x->type.dtype, out}, {x}, attrs);
 }
 
-Value RuleContext::reshape() {
-  Node *x = tensorArg(0);
-  if (!x)
-    return Value::poison(loc_);
-  const BoundArg &shapeArg = args_[1];
+std::optional<RuleContext::Sizes> RuleContext::sizesArg(size_t i, bool allowInferred) {
+  const BoundArg &shapeArg = args_[i];
   if (shapeArg.value.kind != Value::Kind::List) {
     if (!shapeArg.value.isPoison())
       error(shapeArg.loc, "the shape must be a list of sizes, such as [B, 28, 28]");
-    return Value::poison(loc_);
+    return std::nullopt;
   }
   const std::vector<Value> &items = shapeArg.value.items;
   if (items.size() > kMaxRank) {
     error(shapeArg.loc, "the shape has {} dimensions; the most a tensor may have is {}",
           items.size(), kMaxRank);
-    return Value::poison(loc_);
+    return std::nullopt;
   }
-  Shape out(items.size());
-  std::optional<size_t> inferred;
-  Dim known;
+  Sizes s;
+  s.shape.resize(items.size());
   std::vector<std::string> written; // the requested shape, for messages
-  for (size_t i = 0; i < items.size(); ++i) {
-    const Value &item = items[i];
+  for (size_t d = 0; d < items.size(); ++d) {
+    const Value &item = items[d];
     if (item.isPoison())
-      return Value::poison(loc_);
-    if (item.kind == Value::Kind::Number && item.number == -1) {
-      if (inferred) {
+      return std::nullopt;
+    if (allowInferred && item.kind == Value::Kind::Number && item.number == -1) {
+      if (s.inferred) {
         error(item.loc, "only one dimension of the shape may be -1");
-        return Value::poison(loc_);
+        return std::nullopt;
       }
-      inferred = i;
+      s.inferred = d;
       written.push_back("-1");
       continue;
     }
     if (item.kind == Value::Kind::Size) {
-      out[i] = item.size;
+      s.shape[d] = item.size;
     } else if (item.kind == Value::Kind::Number && item.number >= 1 &&
                item.number <= double(kMaxDimSize) && item.number == std::floor(item.number)) {
-      out[i] = Dim(static_cast<int64_t>(item.number));
+      s.shape[d] = Dim(static_cast<int64_t>(item.number));
     } else {
-      error(item.loc,
-            "a dimension of the shape must be a positive integer, a symbolic size or "
-            "-1, but this is {}",
-            item.describe());
-      return Value::poison(loc_);
+      error(item.loc, "a dimension of the shape must be a positive integer{}, but this is {}",
+            allowInferred ? ", a symbolic size or -1" : " or a symbolic size", item.describe());
+      return std::nullopt;
     }
-    written.push_back(out[i].str());
-    std::optional<Dim> product = Dim::product(known, out[i]);
+    written.push_back(s.shape[d].str());
+    std::optional<Dim> product = Dim::product(s.known, s.shape[d]);
     if (!product) {
       error(item.loc, "the shape is too large");
-      return Value::poison(loc_);
+      return std::nullopt;
     }
-    known = *product;
+    s.known = *product;
   }
-  std::string requested = "[" + fmt::format("{}", fmt::join(written, ", ")) + "]";
+  s.text = "[" + fmt::format("{}", fmt::join(written, ", ")) + "]";
+  return s;
+}
+
+Value RuleContext::filled() {
+  std::optional<Sizes> s = sizesArg(0, /*allowInferred=*/false);
+  if (!s)
+    return Value::poison(loc_);
+  Node *node = sema_.newNode(Node::Kind::Constant, TensorType{floatType_, s->shape}, loc_);
+  if (!node)
+    return Value::poison(loc_);
+  node->constant = id_ == Builtin::Ones ? 1 : 0;
+  return Value::makeTensor(node, loc_);
+}
+
+Value RuleContext::reshape() {
+  Node *x = tensorArg(0);
+  if (!x)
+    return Value::poison(loc_);
+  const BoundArg &shapeArg = args_[1];
+  std::optional<Sizes> sizes = sizesArg(1, /*allowInferred=*/true);
+  if (!sizes)
+    return Value::poison(loc_);
+  Shape out = sizes->shape;
+  std::optional<size_t> inferred = sizes->inferred;
+  const Dim &known = sizes->known;
+  const std::string &requested = sizes->text;
   std::optional<Dim> total = numElements(x->type.shape);
   if (inferred) {
     std::optional<Dim> rest = total ? total->dividedBy(known) : std::nullopt;

@@ -120,6 +120,8 @@ public:
   Value evalName(const ast::NameExpr &e, Scope &scope);
   Value evalBinary(const ast::BinaryExpr &e, Scope &scope);
   Value evalCall(const ast::CallExpr &e, Scope &scope);
+  /// x[i, a:b, ...] (SemaIndex.cpp).
+  Value evalIndex(const ast::IndexExpr &e, Scope &scope);
   Value callDef(const ast::DefStmt &def, const ast::CallExpr &call, Scope &scope);
   /// A compile-time number, or an error naming `what`.
   std::optional<double> evalNumber(const ast::Expr &e, Scope &scope, std::string_view what);

@@ -50,6 +50,7 @@ enum class TokenKind {
   Comma,
   Colon,
   Semicolon,
+  Ellipsis, ///< `...` in an index
 };
 
 /// One token. `text` views the source buffer (it outlives every token).

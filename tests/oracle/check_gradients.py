@@ -96,6 +96,32 @@ def shapes_torch(p, f):
     return a.amax(-1).sum() + (g * g).mean() + (e * e).sum() / 10 - g.amin((0, 2)).sum()
 
 
+INDEXING = """
+input x: [B, 5, 6]
+param W: [6, 4]
+param V: [4, 7, 3]
+const K = 1
+h = tanh(x @ W)
+a = h[:, K:4, -1]
+b = h[..., 1:-1][:, -2]
+c = V[2, :, 0:2]
+d = V[-1][1:, 1]
+e = V[:, -100:2, 1:]
+loss sum(a * a) + sum(b) * sum(c * c) + mean(d) + sum(W[0, 1:3] * W[-1, 1:3]) + sum(zeros([B, 3]) + ones([3]) * a) + sum(e)
+"""
+
+
+def indexing_torch(p, f):
+    h = torch.tanh(f["x"] @ p["W"])
+    a = h[:, 1:4, -1]
+    b = h[..., 1:-1][:, -2]
+    c = p["V"][2, :, 0:2]
+    d = p["V"][-1][1:, 1]
+    e = p["V"][:, -100:2, 1:]
+    return ((a * a).sum() + b.sum() * (c * c).sum() + d.mean() + (p["W"][0, 1:3] * p["W"][-1, 1:3]).sum()
+            + (torch.zeros(h.shape[0], 3) + torch.ones(3) * a).sum() + e.sum())
+
+
 # script (text or example file), params {name: shape}, inputs {name: (shape, kind)}, torch loss
 NETWORKS = {
     "shared": (SHARED, {"W": (4, 4), "b": (4,), "V": (4, 3)},
@@ -107,6 +133,8 @@ NETWORKS = {
                losses_torch),
     "shapes": (SHAPES, {"M": (3, 4), "K": (2, 4, 3), "s": (4, 1, 1)},
                {"x": ((3, 2, 3), "normal")}, shapes_torch),
+    "indexing": (INDEXING, {"W": (6, 4), "V": (4, 7, 3)}, {"x": ((3, 5, 6), "normal")},
+                 indexing_torch),
     "fashion_mlp": ("fashion_mlp.nn",
                     {"W1": (784, 256), "b1": (256,), "W2": (256, 128), "b2": (128,),
                      "W3": (128, 10), "b3": (10,)},
