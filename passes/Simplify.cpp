@@ -138,8 +138,42 @@ private:
       }
       return nullptr;
     case LayoutOp::Transpose: return transpose(op);
-    case LayoutOp::Concat:
-    case LayoutOp::Slice: return nullptr;
+    case LayoutOp::Slice: return slice(op);
+    case LayoutOp::Concat: return nullptr;
+    }
+    return nullptr;
+  }
+
+  /// A slice of a whole axis is its operand; of a constant, a constant; of a
+  /// concat along the same axis, the operand it falls in (or a slice of it).
+  /// The graphs that indexing and scan build, and their gradients, are full
+  /// of these: a scan's states joined, then one taken; zeros around a
+  /// gradient, then sliced again.
+  Value *slice(Op &op) {
+    Value *a = op.operands[0];
+    const TensorType &type = op.result.type;
+    if (a->type == type)
+      return a;
+    if (std::optional<double> c = constantValue(a))
+      return r_.builder().constant(*c, type);
+    int64_t axis = op.attrs.axis;
+    if (!a->def || a->def->kind != OpKind::Concat || a->def->attrs.axis != axis)
+      return nullptr;
+    const Dim &start = op.attrs.start, &length = type.shape[size_t(axis)];
+    Dim offset(0);
+    for (Value *part : a->def->operands) {
+      const Dim &size = part->type.shape[size_t(axis)];
+      if (offset == start && size == length)
+        return part;
+      if (offset.isConcrete() && size.isConcrete() && start.isConcrete() &&
+          length.isConcrete() && start.coefficient() >= offset.coefficient() &&
+          start.coefficient() + length.coefficient() <= offset.coefficient() + size.coefficient())
+        return r_.builder().slice(part, axis, Dim(start.coefficient() - offset.coefficient()),
+                                  type);
+      std::optional<Dim> next = Dim::sum(offset, size);
+      if (!next)
+        return nullptr;
+      offset = *next;
     }
     return nullptr;
   }
