@@ -44,6 +44,8 @@ MLP = os.path.join(HERE, "mlp.nn")
 MLP_PENALTY = os.path.join(HERE, "mlp_penalty.nn")
 CNN = os.path.join(HERE, "..", "examples", "fashion_cnn.nn")
 XOR = os.path.join(HERE, "..", "examples", "xor.nn")
+RNN = os.path.join(HERE, "..", "examples", "fashion_rnn.nn")
+LSTM = os.path.join(HERE, "..", "examples", "fashion_lstm.nn")
 
 
 # What holds PyTorch, oneDNN and OpenBLAS to AVX2, for the tables of AVX2 code.
@@ -201,6 +203,27 @@ class Bench:
             theirs.append(float(out))
         self.row("XOR 2-8-1, SGD, full batch", "steps/s", median(ours), median(theirs), target)
         self.jax_row("XOR 2-8-1, SGD, full batch", "steps/s", median(ours), ["xor", "3000"])
+
+    def recurrent(self, kind, target):
+        """The training step of examples/fashion_rnn.nn or fashion_lstm.nn
+        (B=128, 28 steps of 28 pixels, a 128-wide cell, Adam) against PyTorch's
+        fused nn.RNN / nn.LSTM and against a Python loop over its cell module,
+        the same network, batch and optimizer."""
+        steps = "20" if self.quick else "100"
+        script = RNN if kind == "rnn" else LSTM
+        ours, module, cells = [], [], []
+        for _ in range(self.repeats):
+            out = self.nabla_run(["bench", script, "--batch", "128", "--steps", steps])
+            ours.append(float(re.search(r"([\d.]+) samples/s", out).group(1)))
+            for style, rates in (("module", module), ("cells", cells)):
+                out, _ = run_rss([PYTHON, TORCH, kind, style, "128", steps], self.torch_env())
+                rates.append(float(out))
+        name = "Elman RNN" if kind == "rnn" else "LSTM"
+        label = f"{name} 28 steps × 28 → 128, Adam, B=128"
+        self.row(label, "samples/s", median(ours), median(module), target,
+                 baseline=f"PyTorch nn.{'RNN' if kind == 'rnn' else 'LSTM'}")
+        self.row(label, "samples/s", median(ours), median(cells), target,
+                 baseline=f"PyTorch {'RNNCell' if kind == 'rnn' else 'LSTMCell'} loop")
 
     def jax_version(self):
         if not self.jax:
@@ -370,6 +393,8 @@ def table(nabla, repeats, quick, cpu, host, machine, jax, peak, coretype):
     bench.mlp(32, "≥ 3")
     bench.cnn("≥ 1.5")
     bench.xor("≥ 100")
+    bench.recurrent("rnn", "≥ 1.5")
+    bench.recurrent("lstm", "≥ 1.5")
     # The MLP's matmuls at B=128, forward and backward, and large square ones.
     for m, n, k, ta, tb, label in [
             (128, 512, 784, False, False, "128×784 · 784×512 (layer 1)"),

@@ -4,6 +4,10 @@
 usage: torch_workloads.py mlp BATCH       one epoch of Fashion-MNIST: samples/s
        torch_workloads.py cnn BATCH STEPS THREADS   the LeNet-style CNN: samples/s
        torch_workloads.py xor STEPS       full-batch XOR steps: steps/s
+       torch_workloads.py rnn|lstm MODULE|CELLS BATCH STEPS
+                                          examples/fashion_rnn.nn or fashion_lstm.nn:
+                                          nn.RNN/nn.LSTM, or a Python loop over
+                                          nn.RNNCell/nn.LSTMCell: samples/s
        torch_workloads.py sgemm M N K TA TB REPEATS   OpenBLAS sgemm: GFLOP/s
 
 Runs the way PyTorch is fastest on this kind of machine: one intra-op thread
@@ -66,6 +70,51 @@ def cnn(batch, count, threads):
     print(classifier_rate(model, x, y, batch, 10, count))
 
 
+class Recurrent:
+    """examples/fashion_rnn.nn (an Elman network, tanh) or fashion_lstm.nn: a
+    128-wide cell reads the 28 rows of an image, a linear layer classifies the
+    last state. `cells`: a Python loop over the cell module instead of the
+    fused nn.RNN / nn.LSTM."""
+
+    def __init__(self, kind, cells):
+        import torch
+        nn = torch.nn
+        self.kind, self.cells = kind, cells
+        if cells:
+            self.cell = nn.RNNCell(28, 128) if kind == "rnn" else nn.LSTMCell(28, 128)
+        else:
+            self.rnn = (nn.RNN(28, 128, batch_first=True) if kind == "rnn"
+                        else nn.LSTM(28, 128, batch_first=True))
+        self.out = nn.Linear(128, 10)
+        self.modules = nn.ModuleList([self.cell if cells else self.rnn, self.out])
+
+    def __call__(self, x):
+        import torch
+        if not self.cells:
+            states, _ = self.rnn(x)
+            return self.out(states[:, -1])
+        h = torch.zeros(x.shape[0], 128)
+        c = torch.zeros(x.shape[0], 128)
+        for t in range(x.shape[1]):
+            if self.kind == "rnn":
+                h = self.cell(x[:, t], h)
+            else:
+                h, c = self.cell(x[:, t], (h, c))
+        return self.out(h)
+
+    def parameters(self):
+        return self.modules.parameters()
+
+
+def recurrent(kind, style, batch, count):
+    import torch
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    x = torch.tensor(images()).reshape(-1, 28, 28)
+    y = torch.tensor(labels(np.int64))
+    print(classifier_rate(Recurrent(kind, style == "cells"), x, y, batch, 5, count))
+
+
 def xor(count):
     import torch
     torch.set_num_threads(1)
@@ -121,5 +170,7 @@ if __name__ == "__main__":
         cnn(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     elif kind == "xor":
         xor(int(sys.argv[2]))
+    elif kind in ("rnn", "lstm"):
+        recurrent(kind, sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         sgemm(*[int(v) for v in sys.argv[2:8]])

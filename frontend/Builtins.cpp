@@ -93,6 +93,12 @@ std::vector<ParamSpec> paramsOf(Builtin id) {
   case B::CrossEntropy: return {tensor("logits"), tensor("labels")};
   case B::BceWithLogits: return {tensor("logits"), tensor("targets")};
   case B::Grad: return {tensor("f"), tensor("x")};
+  case B::Scan: // variadic: Sema::evalScan binds it; this is what messages show
+    return {tensor("f"),
+            tensor("init"),
+            tensor("xs"),
+            {"axis", ArgKind::Axis, "0", 0},
+            {"reverse", ArgKind::Bool, "false", 0}};
   case B::Conv2d:
     return {tensor("x"),
             tensor("w"),

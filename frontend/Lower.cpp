@@ -259,6 +259,7 @@ Value *Lowering::lowerOp(const Node &n) {
   case B::Grad: // the adjoint pass's sweep from f, appended here
     return passes::gradientOf(*fn_, operand(n.operands[0]), values_.at(n.operands[1]), n.loc,
                               diags_);
+  case B::Scan: break; // expanded by Sema: no node is a scan
   case B::BceWithLogits:
     return b_->create(OpKind::BceWithLogits, {operand(n.operands[0]), operand(n.operands[1])},
                       n.type);

@@ -641,6 +641,8 @@ Value Sema::evalCall(const ast::CallExpr &e, Scope &scope) {
     return Value::poison(e.loc());
   }
   if (const BuiltinInfo *info = lookupBuiltin(name)) {
+    if (info->id == Builtin::Scan)
+      return evalScan(e, scope);
     if (info->id == Builtin::Grad && scope.def) {
       error(e.loc(),
             "grad cannot be used inside a def: a def is expanded where it is called, so take "
@@ -686,18 +688,25 @@ Value Sema::callDef(const ast::DefStmt &def, const ast::CallExpr &call, Scope &s
   }
   if (scope.checkingOnly)
     return Value::poison(call.loc());
+  std::vector<Value> values;
   for (const BoundArg &arg : *args)
-    if (arg.value.isPoison())
-      return Value::poison(call.loc());
+    values.push_back(arg.value);
+  return expandDef(def, values, call.loc());
+}
+
+Value Sema::expandDef(const ast::DefStmt &def, const std::vector<Value> &args, SourceLoc at) {
+  for (const Value &arg : args)
+    if (arg.isPoison())
+      return Value::poison(at);
   if (callStack_.size() >= SemaLimits::kMaxCallDepth) {
-    error(call.loc(), "def calls are nested more than {} deep", SemaLimits::kMaxCallDepth);
-    return Value::poison(call.loc());
+    error(at, "def calls are nested more than {} deep", SemaLimits::kMaxCallDepth);
+    return Value::poison(at);
   }
   if (++expansions_ > SemaLimits::kMaxExpansions) {
     if (expansions_ == SemaLimits::kMaxExpansions + 1)
-      error(call.loc(), "the program is too large: more than {} def calls after expansion",
+      error(at, "the program is too large: more than {} def calls after expansion",
             SemaLimits::kMaxExpansions);
-    return Value::poison(call.loc());
+    return Value::poison(at);
   }
   Scope body;
   body.def = &def;
@@ -705,13 +714,13 @@ Value Sema::callDef(const ast::DefStmt &def, const ast::CallExpr &call, Scope &s
     body.later.emplace(local->name, local->nameLoc);
   for (size_t i = 0; i < def.params.size(); ++i)
     body.names.emplace(def.params[i].name,
-                       Binding{BindingKind::DefParam, (*args)[i].value, def.params[i].loc});
-  callStack_.emplace_back(def.name, call.loc());
+                       Binding{BindingKind::DefParam, args[i], def.params[i].loc});
+  callStack_.emplace_back(def.name, at);
   for (const auto &local : def.locals)
     bind(body, local->name, BindingKind::Local, eval(*local->value, body), local->nameLoc);
   Value result = eval(*def.result, body);
   callStack_.pop_back();
-  result.loc = call.loc();
+  result.loc = at;
   return result;
 }
 

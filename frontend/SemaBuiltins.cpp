@@ -476,7 +476,9 @@ Value RuleContext::apply() {
   case B::Grad: return grad();
   case B::Zeros:
   case B::Ones: return filled();
-  case B::Index: return Value::poison(loc_); // built by Sema::evalIndex
+  case B::Index: // built by Sema::evalIndex
+  case B::Scan:  // expanded by Sema::evalScan
+    return Value::poison(loc_);
   case B::Mse:
   case B::BceWithLogits: return pairwiseLoss();
   case B::CrossEntropy: return crossEntropy();

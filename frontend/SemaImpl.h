@@ -122,7 +122,15 @@ public:
   Value evalCall(const ast::CallExpr &e, Scope &scope);
   /// x[i, a:b, ...] (SemaIndex.cpp).
   Value evalIndex(const ast::IndexExpr &e, Scope &scope);
+  /// x with position t of `axis` taken (the axis goes), or null past the
+  /// program's size limit (reported).
+  Node *indexNode(Node *x, size_t axis, int64_t t, SourceLoc loc);
   Value callDef(const ast::DefStmt &def, const ast::CallExpr &call, Scope &scope);
+  /// The body of `def` with its parameters bound to `args` (one per
+  /// parameter), called from `at`.
+  Value expandDef(const ast::DefStmt &def, const std::vector<Value> &args, SourceLoc at);
+  /// scan(f, init, xs, extras..., axis=0, reverse=false) (SemaScan.cpp).
+  Value evalScan(const ast::CallExpr &e, Scope &scope);
   /// A compile-time number, or an error naming `what`.
   std::optional<double> evalNumber(const ast::Expr &e, Scope &scope, std::string_view what);
 

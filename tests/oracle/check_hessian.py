@@ -130,7 +130,7 @@ def main():
         if code != 1 or "4224 param elements" not in err or "--hvp" not in err \
                 or os.path.exists(out):
             failures.append(f"over the limit: exit {code}, {err.strip()!r}")
-    return oracle.report(failures, f"hessian and hvp on the JIT and the interpreter")
+    return oracle.report(failures, "hessian and hvp on the JIT and the interpreter")
 
 
 if __name__ == "__main__":

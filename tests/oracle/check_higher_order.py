@@ -7,11 +7,8 @@ to 1e-9 relative and in f32, on the JIT and on the reference interpreter.
 usage: check_higher_order.py NABLA
 """
 import argparse
-import os
 import sys
-import tempfile
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -93,64 +90,12 @@ NETWORKS = {
 }
 
 
-def draw(rng, shape, kind):
-    if kind == "normal":
-        return rng.standard_normal(shape)
-    return rng.integers(0, int(kind.split(":")[1]), shape).astype(np.int32)
-
-
-def check(nabla, name, network, dtype, route, workdir):
-    script, param_shapes, inputs, reference = network
-    path = os.path.join(workdir, name + ".nn")
-    with open(path, "w") as f:
-        f.write(script)
-    rng = np.random.default_rng(5)
-    np_dtype = np.float32 if dtype == "f32" else np.float64
-    params = {k: (rng.standard_normal(s) * 0.7).astype(np_dtype) for k, s in param_shapes.items()}
-    feeds = {}
-    for k, (shape, kind) in inputs.items():
-        v = draw(rng, shape, kind)
-        feeds[k] = v if v.dtype == np.int32 else v.astype(np_dtype)
-    stem = os.path.join(workdir, f"{name}_{dtype}_{route}")
-    extra = ["--grads", stem + "_grads.safetensors"] + (["--interp"] if route == "interp" else [])
-    code, stdout, stderr = oracle.run_eval(nabla, path, stem, params, feeds, dtype, extra)
-    label = f"{name} ({dtype}, {route})"
-    if code != 0:
-        return [f"{label}: nabla eval exited {code}: {stderr.strip()}"]
-    loss = float(stdout.split("loss:")[1].split()[0])
-    grads = oracle.read_safetensors(stem + "_grads.safetensors")
-    tp = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in params.items()}
-    tf = {k: torch.from_numpy(v if v.dtype == np.int32 else v.astype(np.float64))
-          for k, v in feeds.items()}
-    want_loss = reference(tp, tf)
-    want_loss.backward()
-    rtol = 1e-9 if dtype == "f64" else 2e-4
-    failures = []
-    if not oracle.close(loss, want_loss.item(), rtol, 0.0):
-        failures.append(f"{label}: loss {loss!r}, torch {want_loss.item()!r}")
-    for k, t in tp.items():
-        want = t.grad.numpy()
-        scale = float(np.max(np.abs(want), initial=0.0))
-        atol = 1e-12 * scale if dtype == "f64" else 1e-4 * scale
-        if not oracle.close(grads[k], want, rtol, atol):
-            failures.append(f"{label}: {k}: worst relative error "
-                            f"{oracle.worst_error(grads[k], want):.3g}")
-    return failures
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("nabla")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    failures = []
-    checked = 0
-    with tempfile.TemporaryDirectory() as workdir:
-        for name, network in NETWORKS.items():
-            for dtype in ("f64", "f32"):
-                for route in ("jit", "interp"):
-                    failures += check(args.nabla, name, network, dtype, route, workdir)
-                    checked += 1
+    checked, failures = oracle.check_networks_on_both_routes(args.nabla, NETWORKS, 5, 0.7)
     return oracle.report(failures, f"{checked} checks of {len(NETWORKS)} networks")
 
 
