@@ -5,6 +5,7 @@
 #include "ir/Printer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 
@@ -88,6 +89,51 @@ KernelParams paramsOf(const KernelPlan &kernel) {
   return p;
 }
 
+/// What a kernel's code depends on, as text: two kernels with one key
+/// compile to the same function, so the step calls the first one's twice
+/// (an expanded scan has T copies of its cell's kernels). Values are named by
+/// position: the kernel's parameter that holds them, or the op of the group
+/// that computed them; the key holds every op's kind, attributes, dtype and
+/// sizes, the parameters' sizes and read-only flags, and the scratch layout.
+/// Kernels that report a data error at their op's position (labels out of
+/// range) keep that position in the key.
+std::string kernelKey(const ir::Function &fn, const KernelPlan &kernel, const KernelParams &params,
+                      const MemoryPlan &plan) {
+  std::unordered_map<const ir::Value *, std::string> local;
+  std::string key = fmt::format("ops {} scratch {} rows {}\n", kernel.opCount, kernel.scratchBytes,
+                                kernel.anchorRowsOffset);
+  auto sizes = [&](const ir::Value *v) {
+    return fmt::format("{}{}", dtypeName(v->type.dtype), fmt::join(plan.of(v).shape, "x"));
+  };
+  for (size_t i = 0; i < params.values.size(); ++i) {
+    local[params.values[i]] = fmt::format("p{}", i);
+    key += fmt::format("p{} {} {}\n", i, sizes(params.values[i]), params.readOnly[i] ? "r" : "w");
+  }
+  for (const auto &[value, input] : params.sharedWith)
+    local[value] = local.at(input);
+  key += fmt::format("anchor {}\n", kernel.anchorBuffer ? local.at(kernel.anchorBuffer) : "-");
+  for (size_t i = 0; i < kernel.opCount; ++i) {
+    const ir::Op &op = *fn.ops[kernel.firstOp + i];
+    if (op.info().family == ir::OpFamily::Neural)
+      key += fmt::format("at {}\n", kernel.firstOp + i);
+    std::string operands;
+    for (const ir::Value *v : op.operands) {
+      auto found = local.find(v);
+      if (found == local.end()) // not expected: keep the kernel to itself
+        return fmt::format("own {}", kernel.firstOp);
+      operands += " " + found->second;
+    }
+    std::string result = fmt::format("v{}", i);
+    if (auto stored = local.find(&op.result); stored != local.end())
+      result = stored->second;
+    else
+      local[&op.result] = result;
+    key += fmt::format("{} = {}{} {} : {}\n", result, op.info().name, operands,
+                       ir::attributesOf(op), sizes(&op.result));
+  }
+  return key;
+}
+
 /// How much code a kernel is likely to become, to balance the modules.
 int kernelWeight(const ir::Function &fn, const KernelPlan &kernel) {
   int weight = int(kernel.opCount);
@@ -143,15 +189,32 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
   // The entry module holds the entry and counts as some load already.
   load[0] = 4;
 
-  // The kernels, each in the least loaded module.
+  // The kernels, each in the least loaded module; a kernel whose code
+  // another already has (kernelKey) calls that one.
   std::vector<llvm::Function *> kernelFns;
   std::vector<KernelParams> kernelParams;
+  std::unordered_map<std::string, std::string> emitted; // key -> kernel name
   for (size_t u = 0; u < plan.kernels().size(); ++u) {
     const KernelPlan &kernel = plan.kernels()[u];
     const ir::Op &first = *fn.ops[kernel.firstOp];
     bool grouped = kernel.opCount > 1;
     std::string name = prefix + infos[u].name;
     KernelParams params = paramsOf(kernel);
+    auto [same, isNew] = emitted.emplace(kernelKey(fn, kernel, params, plan), name);
+    if (!isNew) {
+      llvm::Function *existing = m->getFunction(same->second);
+      if (!existing) { // defined in another module: declared in the entry's
+        std::vector<llvm::Type *> types(params.values.size() + 2, llvm::PointerType::get(ctx, 0));
+        existing = llvm::Function::Create(
+            llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), types, false),
+            llvm::GlobalValue::ExternalLinkage, same->second, *m);
+      }
+      kernelFns.push_back(existing);
+      kernelParams.push_back(std::move(params));
+      if (kernels)
+        kernels->push_back({name, infos[u].description + "\n(the code of " + same->second + ")"});
+      continue;
+    }
     size_t home = size_t(std::min_element(load.begin(), load.end()) - load.begin());
     load[home] += kernelWeight(fn, kernel);
     llvm::Function *kernelFn = declareKernel(*modules[home], name, params.readOnly, target);

@@ -173,4 +173,6 @@ std::string toString(const Module &module, const SourceManager &sources) {
   return out;
 }
 
+std::string attributesOf(const Op &op) { return attrText(op); }
+
 } // namespace nabla::ir

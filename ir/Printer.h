@@ -26,6 +26,9 @@ std::string toString(const Module &module, const SourceManager &sources);
 /// ".N", or the next number for unnamed values, in order of definition.
 std::unordered_map<const Value *, std::string> valueNames(const Function &fn);
 
+/// The attributes `op` prints, as the IR text writes them ("{axis = 1}"), or "".
+std::string attributesOf(const Op &op);
+
 /// The shortest decimal that reads back as `value`; "inf", "-inf", "nan".
 std::string formatNumber(double value);
 
