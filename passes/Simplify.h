@@ -11,6 +11,8 @@
 //   transpose(transpose(x))                                  -> one transpose, or x
 //   matmul(transpose(a), b)                                  -> matmul(a, b) with transpose_a
 //   sum/max/min over exactly the axes a broadcast stretched  -> the operand (× copies for sum)
+//   slice of a whole axis, of a constant                     -> the operand, a constant
+//   slice of a concat that falls in one of its operands      -> that operand (or a slice of it)
 // Replaced ops are left for DCE. (x - x -> 0 and x + 0 -> x differ from IEEE
 // arithmetic only for infinite x and for x = -0.)
 //
