@@ -255,8 +255,8 @@ Value *Lowering::lowerOp(const Node &n) {
     return na.axes.empty() ? v : b_->reshape(v, shape);
   }
   case B::Zeros:
-  case B::Ones: return b_->constant(n.op == B::Ones ? 1 : 0, n.type); // Sema makes constants
-  case B::Grad: // the adjoint pass's sweep from f, appended here
+  case B::Ones: break; // Sema makes them Constant nodes
+  case B::Grad:        // the adjoint pass's sweep from f, appended here
     return passes::gradientOf(*fn_, operand(n.operands[0]), values_.at(n.operands[1]), n.loc,
                               diags_);
   case B::Scan: break; // expanded by Sema: no node is a scan

@@ -47,6 +47,8 @@ public:
   /// One tensor per argument of the function, in order.
   std::vector<const Tensor *> arguments() const;
   const ir::SymbolBindings &bindings() const { return bindings_; }
+  /// The function whose arguments it loads.
+  const ir::Function &function() const { return fn_; }
 
 private:
   bool bind(const ir::Argument &arg, const Tensor &t, const std::string &file);

@@ -24,24 +24,33 @@ std::optional<std::vector<Tensor>> Executor::run(const ir::Function &fn,
   return step->run(args, c_.diags);
 }
 
-std::optional<std::vector<Tensor>> runOnFiles(const cli::Options &options, Compilation &c,
-                                              const ir::Function &fn,
-                                              const std::vector<cli::NamedPath> &feeds,
-                                              int &exitCode) {
+bool loadFromFiles(const cli::Options &options, Compilation &c, ArgumentLoader &loader,
+                   const std::vector<cli::NamedPath> &feeds, int &exitCode) {
   exitCode = kUserError;
-  ArgumentLoader loader(fn, c.diags);
-  bool hasParams = !fn.arguments(ir::ArgRole::Param).empty();
+  bool hasParams = !loader.function().arguments(ir::ArgRole::Param).empty();
   if (hasParams && options.params.empty()) {
     llvm::errs() << "nabla: error: the script has params: give them with --params FILE\n";
     exitCode = kUsageError;
-    return std::nullopt;
+    return false;
   }
   bool paramsLoaded = !hasParams || loader.loadParams(options.params);
   bool feedsLoaded = loader.loadFeeds(feeds);
   if (!paramsLoaded || !feedsLoaded || !loader.checkLabels()) {
     c.diags.flush(llvm::errs());
-    return std::nullopt;
+    return false;
   }
+  exitCode = kSuccess;
+  return true;
+}
+
+std::optional<std::vector<Tensor>> runOnFiles(const cli::Options &options, Compilation &c,
+                                              const ir::Function &fn,
+                                              const std::vector<cli::NamedPath> &feeds,
+                                              int &exitCode) {
+  ArgumentLoader loader(fn, c.diags);
+  if (!loadFromFiles(options, c, loader, feeds, exitCode))
+    return std::nullopt;
+  exitCode = kUserError;
   std::unique_ptr<Executor> executor = Executor::create(options, c);
   if (!executor)
     return std::nullopt;

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ArgumentLoader.h"
 #include "CommandLine.h"
 #include "Driver.h"
 
@@ -37,6 +38,12 @@ private:
   Compilation &c_;
   std::unique_ptr<codegen::Compiler> compiler_;
 };
+
+/// Loads the params of --params and the inputs of `feeds` into `loader`
+/// (every file first, so that one run reports every bad file) and checks the
+/// labels. False, with `exitCode` set, after reporting an error.
+bool loadFromFiles(const cli::Options &options, Compilation &c, ArgumentLoader &loader,
+                   const std::vector<cli::NamedPath> &feeds, int &exitCode);
 
 /// Runs `fn` once on the params of --params and the inputs of `feeds`
 /// (loading every file first, so that one run reports every bad file), on

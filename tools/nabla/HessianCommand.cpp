@@ -89,17 +89,9 @@ int hessian(const cli::Options &options) {
 
   // The step's arguments (the script's) lead the product's; then the directions.
   std::vector<ir::Argument *> params = step->arguments(ir::ArgRole::Param);
-  if (options.params.empty()) {
-    llvm::errs() << "nabla: error: the script has params: give them with --params FILE\n";
-    return driver::kUsageError;
-  }
   driver::ArgumentLoader loader(*step, c.diags);
-  bool paramsLoaded = loader.loadParams(options.params);
-  bool feedsLoaded = loader.loadFeeds(options.feeds);
-  if (!paramsLoaded || !feedsLoaded || !loader.checkLabels()) {
-    c.diags.flush(llvm::errs());
-    return driver::kUserError;
-  }
+  if (!driver::loadFromFiles(options, c, loader, options.feeds, exitCode))
+    return exitCode;
   std::vector<const Tensor *> args = loader.arguments();
   std::vector<const Tensor *> paramValues;
   for (size_t i = 0; i < step->args.size(); ++i)
