@@ -8,9 +8,11 @@
 #include <llvm/Config/llvm-config.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <llvm/ADT/StringRef.h>
 #include <string_view>
 
 namespace nabla::cli {
@@ -47,6 +49,9 @@ const std::vector<CommandInfo> &commands() {
       {Command::Hessian, "hessian",
        "hessian SCRIPT --params P --feed NAME=FILE ... --out H [--hvp V]\n"
        "                               the Hessian of the loss (or H v) by reverse over reverse"},
+      {Command::Compile, "compile",
+       "compile SCRIPT -o OUT.o|OUT.so --header OUT.h [--params P] [--name PREFIX] [--batch N]\n"
+       "                               the forward step as an object and a C header"},
       {Command::Bench, "bench",
        "bench SCRIPT [--batch N] [--steps N] [--profile]\n"
        "                               compile times and the training step's rate"},
@@ -145,6 +150,7 @@ const std::vector<OptionSpec> &optionSpecs() {
   const unsigned train = bit(Command::Train);
   const unsigned predict = bit(Command::Predict);
   const unsigned hessian = bit(Command::Hessian);
+  const unsigned aot = bit(Command::Compile);
   static const std::vector<OptionSpec> specs = {
       {"--set", true, compile, "NAME=VALUE  override a const",
        [](Options &o, std::string_view v) {
@@ -238,8 +244,9 @@ const std::vector<OptionSpec> &optionSpecs() {
            stages += (stages.empty() ? "" : ", ") + s;
          return fmt::format("unknown stage '{}'; the stages are {}", v, stages);
        }},
-      {"--params", true, eval | predict | hessian,
-       "P          safetensors file holding every param", path(&Options::params)},
+      {"--params", true, eval | predict | hessian | aot,
+       "P          safetensors file holding every param (compile: embedded)",
+       path(&Options::params)},
       {"--feed", true, eval | predict | hessian,
        "NAME=FILE    data for one input (.npy or .safetensors)", namedPath(&Options::feeds)},
       {"--outputs", true, eval, "O         write outputs, metrics and loss (safetensors)",
@@ -278,6 +285,27 @@ const std::vector<OptionSpec> &optionSpecs() {
        }},
       {"--out", true, predict | hessian,
        "O             where predict writes the outputs (hessian: H)", path(&Options::out)},
+      {"-o", true, aot, "OUT.o|OUT.so     compile: the object file or shared library to write",
+       [](Options &o, std::string_view v) {
+         llvm::StringRef name(v.data(), v.size());
+         if (!name.ends_with(".o") && !name.ends_with(".so"))
+           return fmt::format("'{}' ends neither in .o (an object) nor in .so (a shared library)",
+                              v);
+         o.object = std::string(v);
+         return std::string();
+       }},
+      {"--header", true, aot, "OUT.h       compile: the C header to write", path(&Options::header)},
+      {"--name", true, aot,
+       "PREFIX        compile: the prefix of the C names (default: the script's)",
+       [](Options &o, std::string_view v) {
+         bool identifier = !v.empty() && !std::isdigit(static_cast<unsigned char>(v[0]));
+         for (char c : v)
+           identifier &= std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+         if (!identifier)
+           return fmt::format("'{}' is not a C identifier", v);
+         o.name = std::string(v);
+         return std::string();
+       }},
       {"--hvp", true, hessian, "V             hessian: the product H v with the directions in V",
        path(&Options::hvp)},
       {"--seed", true, bit(Command::Gradcheck) | train,
@@ -288,8 +316,8 @@ const std::vector<OptionSpec> &optionSpecs() {
          o.seed = uint64_t(n);
          return err;
        }},
-      {"--batch", true, bit(Command::Bench) | train,
-       "N           the batch size (default: the script's, or 32)",
+      {"--batch", true, bit(Command::Bench) | train | aot,
+       "N           the batch size (default: the script's, or 32; compile: fixed at N)",
        [](Options &o, std::string_view v) {
          int64_t n = 0;
          std::string err = parseInt(v, 1, 1 << 24, n);
@@ -431,6 +459,8 @@ ParseResult parseCommandLine(int argc, const char *const *argv) {
     return usageError("'predict' needs --out O");
   if (options.command == Command::Hessian && options.out.empty())
     return usageError("'hessian' needs --out H");
+  if (options.command == Command::Compile && (options.object.empty() || options.header.empty()))
+    return usageError("'compile' needs -o OUT.o|OUT.so and --header OUT.h");
   return {std::move(options), 0};
 }
 

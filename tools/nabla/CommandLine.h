@@ -14,7 +14,7 @@
 
 namespace nabla::cli {
 
-enum class Command { Check, Dump, Eval, Train, Predict, Gradcheck, Bench, Hessian };
+enum class Command { Check, Dump, Eval, Train, Predict, Gradcheck, Bench, Hessian, Compile };
 
 /// A `NAME=FILE` pair from --feed.
 using NamedPath = std::pair<std::string, std::string>;
@@ -65,6 +65,11 @@ struct Options {
   // predict
   std::string out; ///< --out O
   std::string hvp; ///< --hvp V (hessian)
+
+  // compile
+  std::string object; ///< -o OUT.o|OUT.so
+  std::string header; ///< --header OUT.h
+  std::string name;   ///< --name PREFIX (default: from the script's file name)
 
   // gradcheck, train (and dump --emit=llvm|asm for --size)
   std::optional<uint64_t> seed;                       ///< --seed S (default 0, or the script's)

@@ -14,5 +14,6 @@ int predict(const cli::Options &options);
 int gradcheck(const cli::Options &options);
 int hessian(const cli::Options &options);
 int bench(const cli::Options &options);
+int compile(const cli::Options &options);
 
 } // namespace nabla::commands

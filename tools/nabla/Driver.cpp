@@ -9,6 +9,7 @@
 #include "passes/Adjoint.h"
 #include "passes/OptimizerUpdate.h"
 #include "passes/Pipeline.h"
+#include "passes/StepVariants.h"
 #include "support/Random.h"
 #include "training/Initializers.h"
 
@@ -219,6 +220,28 @@ ir::Function *stepToCompile(Compilation &c) {
   for (const auto &fn : c.ir->functions)
     hasLoss |= fn->findResult(ir::ResultRole::Loss) != nullptr;
   return functionToRun(c, hasLoss);
+}
+
+ir::Function *predictStep(Compilation &c, const cli::Options &options) {
+  const ir::Function *source = sourceFunction(c);
+  bool hasOutputs =
+      source && std::any_of(source->results.begin(), source->results.end(),
+                            [](const ir::Result &r) { return r.role == ir::ResultRole::Output; });
+  if (!hasOutputs) {
+    c.diags.error({c.file, 0, 0}, "the script has no 'output': {} writes the outputs",
+                  options.command == cli::Command::Compile ? "compile" : "predict");
+    c.diags.flush(llvm::errs());
+    return nullptr;
+  }
+  ir::Function &fn =
+      *passes::addStepVariant(*c.ir, *source, passes::kPredictFunction, {ir::ResultRole::Output});
+  if (!ir::verify(fn, c.diags, "pruning to the outputs")) {
+    c.diags.flush(llvm::errs());
+    return nullptr;
+  }
+  if (!options.interp && !runIRPipeline(c, fn, options))
+    return nullptr;
+  return &fn;
 }
 
 bool runIRPipeline(Compilation &c, ir::Function &fn, const cli::Options &options) {

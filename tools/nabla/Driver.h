@@ -76,6 +76,11 @@ ir::Function *buildUpdate(Compilation &c, const OptimizerConfig &optimizer);
 /// script has a loss, else the forward step. Null after reporting an error.
 ir::Function *stepToCompile(Compilation &c);
 
+/// The forward step cut down to the script's outputs (@predict), verified
+/// and, unless --interp, optimized: what predict runs and compile writes.
+/// Null after reporting an error (among them: the script has no output).
+ir::Function *predictStep(Compilation &c, const cli::Options &options);
+
 /// Runs the optimization pipeline on `fn` in place (nothing at -O0), or
 /// the passes of --passes, with the printing and disabling options. False
 /// after reporting invalid IR.

@@ -12,8 +12,6 @@
 #include "Executor.h"
 
 #include "data/TensorFiles.h"
-#include "ir/Verifier.h"
-#include "passes/StepVariants.h"
 
 #include <fmt/format.h>
 #include <llvm/ADT/StringRef.h>
@@ -26,23 +24,11 @@ int predict(const cli::Options &options) {
   int exitCode;
   if (!driver::compileToIR(options, c, exitCode))
     return exitCode;
+  ir::Function *step = driver::predictStep(c, options);
+  if (!step)
+    return driver::kUserError;
+  ir::Function &fn = *step;
   const ir::Function *source = driver::sourceFunction(c);
-  bool hasOutputs =
-      source && std::any_of(source->results.begin(), source->results.end(),
-                            [](const ir::Result &r) { return r.role == ir::ResultRole::Output; });
-  if (!hasOutputs) {
-    c.diags.error({c.file, 0, 0}, "the script has no 'output': predict writes the outputs");
-    c.diags.flush(llvm::errs());
-    return driver::kUserError;
-  }
-  ir::Function &fn =
-      *passes::addStepVariant(*c.ir, *source, passes::kPredictFunction, {ir::ResultRole::Output});
-  if (!ir::verify(fn, c.diags, "pruning to the outputs")) {
-    c.diags.flush(llvm::errs());
-    return driver::kUserError;
-  }
-  if (!options.interp && !driver::runIRPipeline(c, fn, options))
-    return driver::kUserError;
 
   // Inputs that only the loss or the metrics read (the labels) may be fed
   // or not; they are not needed.

@@ -28,6 +28,7 @@ int runTool(int argc, char **argv) {
   case nabla::cli::Command::Gradcheck: return nabla::commands::gradcheck(options);
   case nabla::cli::Command::Bench: return nabla::commands::bench(options);
   case nabla::cli::Command::Hessian: return nabla::commands::hessian(options);
+  case nabla::cli::Command::Compile: return nabla::commands::compile(options);
   }
   return 2;
 }

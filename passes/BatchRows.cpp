@@ -1,0 +1,82 @@
+#include "passes/BatchRows.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace nabla::passes {
+
+namespace {
+
+bool mentions(const Dim &d, const std::string &batch) {
+  const std::vector<std::string> &s = d.symbols();
+  return std::find(s.begin(), s.end(), batch) != s.end();
+}
+
+bool hasBatch(const ir::Value &v, const std::string &batch) {
+  return std::any_of(v.type.shape.begin(), v.type.shape.end(),
+                     [&](const Dim &d) { return mentions(d, batch); });
+}
+
+/// Empty when `v` has B exactly as its first axis and nowhere else, or not
+/// at all.
+std::string badPlacement(const ir::Value &v, const std::string &batch) {
+  const Shape &shape = v.type.shape;
+  for (size_t axis = 0; axis < shape.size(); ++axis) {
+    bool ok = axis == 0 ? !mentions(shape[0], batch) || shape[0] == Dim::symbol(batch)
+                        : !mentions(shape[axis], batch);
+    if (!ok)
+      return fmt::format("its type {} has the size {} other than as the first axis", v.type.str(),
+                         batch);
+  }
+  return "";
+}
+
+/// Empty when `op` keeps the examples apart (given that its operands and
+/// result are placed well).
+std::string mixesRows(const ir::Op &op, const std::string &batch) {
+  bool operandHasBatch = std::any_of(op.operands.begin(), op.operands.end(),
+                                     [&](const ir::Value *v) { return hasBatch(*v, batch); });
+  if (op.kind == ir::OpKind::DimSize && mentions(op.attrs.dim, batch))
+    return fmt::format("it reads the size {} (a mean over the examples does)", batch);
+  if (!operandHasBatch)
+    return "";
+  if (!hasBatch(op.result, batch))
+    return fmt::format("it combines the examples (its operand has the size {}, its result {} "
+                       "does not)",
+                       batch, op.result.type.str());
+  unsigned attrs = op.info().attrs;
+  if ((attrs & ir::kAttrAxes) && std::count(op.attrs.axes.begin(), op.attrs.axes.end(), 0))
+    return "it reduces along the examples' axis";
+  bool alongAxis0 = (attrs & ir::kAttrAxis) && op.attrs.axis == 0;
+  bool wholeSlice =
+      op.kind == ir::OpKind::Slice && op.result.type.shape == op.operands[0]->type.shape;
+  if (alongAxis0 && !wholeSlice)
+    return fmt::format("{} works along the examples' axis", op.info().name);
+  if ((attrs & ir::kAttrPerm) && !op.attrs.perm.empty() && op.attrs.perm[0] != 0)
+    return "it moves the examples' axis";
+  return "";
+}
+
+} // namespace
+
+std::optional<MixedRows> findMixedRows(const ir::Function &fn, const std::string &batch) {
+  for (const auto &arg : fn.args)
+    if (std::string why = badPlacement(arg->value, batch); !why.empty())
+      return MixedRows{arg->loc,
+                       fmt::format("{} '{}': {}", ir::roleName(arg->role), arg->value.name, why)};
+  for (const auto &op : fn.ops) {
+    std::string why = badPlacement(op->result, batch);
+    if (why.empty())
+      why = mixesRows(*op, batch);
+    if (!why.empty())
+      return MixedRows{op->loc, fmt::format("{}: {}", op->info().name, why)};
+  }
+  for (const ir::Result &r : fn.results)
+    if (r.value->type.shape.empty() || !(r.value->type.shape[0] == Dim::symbol(batch)))
+      return MixedRows{{},
+                       fmt::format("{} '{}' ({}) does not have one row per example",
+                                   ir::roleName(r.role), r.name, r.value->type.str())};
+  return std::nullopt;
+}
+
+} // namespace nabla::passes
