@@ -649,6 +649,10 @@ typedef struct {
   int64_t failed_op, position, value;
 } step_status;
 
+/** Whether the kernels may read or write `p` directly: they assume 64-byte
+ * alignment. */
+static int is_aligned(const void *p) { return ((uintptr_t)p & 63) == 0; }
+
 static void *aligned(size_t bytes) {
   void *p = NULL;
   if (posix_memalign(&p, 64, bytes ? (bytes + 63) / 64 * 64 : 64) != 0)
@@ -706,13 +710,15 @@ void *nabla_aot_create(const char *text, const unsigned char *embedded, nabla_en
   m->results = calloc((size_t)d->num_outputs + 1, sizeof(void *));
   m->arena = aligned((size_t)d->arena_bytes);
   int ok = m->params && m->input_stage && m->output_stage && m->args && m->results && m->arena;
-  /* A fixed batch runs whole: its tensors need not have one row per example
-   * (ROW_ELEMENTS is then the whole tensor), and there is no partial tile. */
-  for (int i = 0; ok && !d->fixed && i < d->num_inputs; ++i)
-    ok = (m->input_stage[i] = aligned((size_t)(d->tile * d->inputs[i].row_elements *
-                                               dtype_size(d->inputs[i].dtype)))) != NULL;
-  for (int i = 0; ok && !d->fixed && i < d->num_outputs; ++i)
-    ok = (m->output_stage[i] = aligned((size_t)(d->tile * d->outputs[i].row_elements *
+  /* One tile of each input and output, for a partial last tile and for
+   * callers' arrays that are not 64-byte aligned (the kernels assume it).
+   * A fixed batch is one run: its ROW_ELEMENTS is the whole tensor. */
+  int64_t rows = d->fixed ? 1 : d->tile;
+  for (int i = 0; ok && i < d->num_inputs; ++i)
+    ok = (m->input_stage[i] = aligned(
+              (size_t)(rows * d->inputs[i].row_elements * dtype_size(d->inputs[i].dtype)))) != NULL;
+  for (int i = 0; ok && i < d->num_outputs; ++i)
+    ok = (m->output_stage[i] = aligned((size_t)(rows * d->outputs[i].row_elements *
                                                 dtype_size(d->outputs[i].dtype)))) != NULL;
   if (!ok) {
     set_error("out of memory");
@@ -769,29 +775,31 @@ int nabla_aot_predict(void *handle, int64_t batch, void *const *pointers) {
   unsigned saved_mode = _mm_getcsr();
   if (d->flush)
     _mm_setcsr(saved_mode | kFlushBits);
+  /* A run takes `per_run` rows of ROW_ELEMENTS each: a tile of examples,
+   * or the whole (fixed) batch as one row. */
+  int64_t per_run = d->fixed ? 1 : d->tile, total = d->fixed ? 1 : batch;
   int failed = 0;
-  for (int64_t start = 0; start < batch && !failed; start += d->tile) {
-    int64_t rows = batch - start < d->tile ? batch - start : d->tile;
+  for (int64_t start = 0; start < total && !failed; start += per_run) {
+    int64_t rows = total - start < per_run ? total - start : per_run;
     for (int a = 0; a < d->num_args; ++a) {
       if (d->arg_kind[a] != 'i')
         continue;
       int i = d->arg_index[a];
       size_t row_bytes = (size_t)(d->inputs[i].row_elements * dtype_size(d->inputs[i].dtype));
       const char *source = (const char *)pointers[i] + (size_t)start * row_bytes;
-      if (rows == d->tile) {
+      if (rows == per_run && is_aligned(source)) {
         m->args[a] = source;
       } else {
         memcpy(m->input_stage[i], source, (size_t)rows * row_bytes);
         memset((char *)m->input_stage[i] + (size_t)rows * row_bytes, 0,
-               (size_t)(d->tile - rows) * row_bytes);
+               (size_t)(per_run - rows) * row_bytes);
         m->args[a] = m->input_stage[i];
       }
     }
     for (int o = 0; o < d->num_outputs; ++o) {
       size_t row_bytes = (size_t)(d->outputs[o].row_elements * dtype_size(d->outputs[o].dtype));
-      m->results[o] = rows == d->tile
-                          ? (char *)pointers[d->num_inputs + o] + (size_t)start * row_bytes
-                          : m->output_stage[o];
+      char *target = (char *)pointers[d->num_inputs + o] + (size_t)start * row_bytes;
+      m->results[o] = rows == per_run && is_aligned(target) ? target : m->output_stage[o];
     }
     step_status *status = (step_status *)m->arena;
     status->failed_op = -1;
@@ -802,16 +810,18 @@ int nabla_aot_predict(void *handle, int64_t batch, void *const *pointers) {
       for (int k = 0; k < d->num_checks; ++k)
         if (d->checks[k].op == status->failed_op)
           c = &d->checks[k];
+      int64_t first = d->fixed ? 0 : start, last = d->fixed ? batch - 1 : start + rows - 1;
       set_error("%s: label %lld (in examples %lld to %lld) is outside [0, %lld)",
-                c ? c->description : "an op", (long long)status->value, (long long)start,
-                (long long)(start + rows - 1), (long long)(c ? c->classes : 0));
+                c ? c->description : "an op", (long long)status->value, (long long)first,
+                (long long)last, (long long)(c ? c->classes : 0));
       failed = 1;
-    } else if (rows < d->tile) {
-      for (int o = 0; o < d->num_outputs; ++o) {
-        size_t row_bytes = (size_t)(d->outputs[o].row_elements * dtype_size(d->outputs[o].dtype));
-        memcpy((char *)pointers[d->num_inputs + o] + (size_t)start * row_bytes, m->output_stage[o],
-               (size_t)rows * row_bytes);
-      }
+      break;
+    }
+    for (int o = 0; o < d->num_outputs; ++o) {
+      size_t row_bytes = (size_t)(d->outputs[o].row_elements * dtype_size(d->outputs[o].dtype));
+      char *target = (char *)pointers[d->num_inputs + o] + (size_t)start * row_bytes;
+      if (m->results[o] != target)
+        memcpy(target, m->output_stage[o], (size_t)rows * row_bytes);
     }
   }
   _mm_setcsr(saved_mode);

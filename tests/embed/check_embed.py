@@ -163,7 +163,7 @@ def main():
         check(np.array_equal(got, expected), f"two models: {what} = nabla predict bit for bit")
     for pattern in [r"no path: no params: pass the path of a safetensors file",
                     r"missing file: /nonexistent/p.safetensors: error: cannot open",
-                    r"null model: 1 the model is NULL", r"batch 0: 1 the batch must be at least 1",
+                    r"null model: 1 the model is NULL", r"misaligned: 0 same", r"batch 0: 1 the batch must be at least 1",
                     r"set_threads\(-1\): 1 the thread count must be from 0 to 256", r"done"]:
         check(re.search(pattern, printed) is not None, f"two models prints /{pattern}/")
     refusals = re.findall(r"^bad params: (.*)$", printed, re.M)

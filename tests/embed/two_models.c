@@ -11,6 +11,7 @@
 #include "mlp_embedded.h"
 #include "mlp_shared.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,18 @@ int main(int argc, char **argv) {
     printf("predict failed: %s\n", mlp_embedded_error());
     return 1;
   }
+  /* Arrays that are not 64-byte aligned (the kernels' assumption) are
+   * copied, never read or written in place. */
+  char *in_buffer = malloc((size_t)n * 784 * sizeof(float) + 64);
+  char *out_buffer = malloc((size_t)n * 10 * sizeof(float) + 64);
+  float *in_shifted = (float *)(in_buffer + 4 + (64 - (uintptr_t)in_buffer % 64) % 64);
+  float *out_shifted = (float *)(out_buffer + 4 + (64 - (uintptr_t)out_buffer % 64) % 64);
+  memcpy(in_shifted, images, (size_t)n * 784 * sizeof(float));
+  int status = mlp_embedded_predict(e, n, in_shifted, out_shifted);
+  printf("misaligned: %d %s\n", status,
+         memcmp(out_shifted, a, (size_t)n * 10 * sizeof(float)) == 0 ? "same" : "different");
+  free(in_buffer);
+  free(out_buffer);
   mlp_shared_set_threads(1);
   for (long long i = 0; i < n; ++i)
     if (mlp_shared_predict(s, 1, images + i * 784, b + i * 10) != 0) {
