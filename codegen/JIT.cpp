@@ -44,6 +44,18 @@ std::unique_ptr<JIT> JIT::create(int optLevel, const Target &target, std::string
     return nullptr;
   }
   (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  // Kernels call libm and libmvec. The tool links both, but a process that
+  // loaded Nabla with RTLD_LOCAL (Python's extension modules) does not show
+  // their symbols globally: search them by name too.
+  for (const char *library : {"libm.so.6", "libmvec.so.1"}) {
+    auto found = llvm::orc::DynamicLibrarySearchGenerator::Load(
+        library, (*jit)->getDataLayout().getGlobalPrefix());
+    if (!found) {
+      error = llvm::toString(found.takeError());
+      return nullptr;
+    }
+    (*jit)->getMainJITDylib().addGenerator(std::move(*found));
+  }
   // The runtime's entry points, by address (the tool does not export them).
   llvm::orc::SymbolMap runtime;
   runtime[(*jit)->mangleAndIntern("nabla_parallel_for")] = {

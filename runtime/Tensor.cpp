@@ -9,7 +9,10 @@
 
 namespace nabla {
 
-void Tensor::Free::operator()(std::byte *p) const { std::free(p); }
+void Tensor::Free::operator()(std::byte *p) const {
+  if (owned)
+    std::free(p);
+}
 
 uint64_t tensorMemoryLimit() {
   static const uint64_t limit = [] {
@@ -52,6 +55,17 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape) : dtype_(dtype), shape_(
   data_.reset(static_cast<std::byte *>(std::aligned_alloc(64, rounded ? rounded : 64)));
   assert(data_ && "allocation failed after checkAllocation");
   std::memset(data_.get(), 0, rounded ? rounded : 64);
+}
+
+Tensor Tensor::borrow(DType dtype, std::vector<int64_t> shape, void *data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = 1;
+  for (int64_t d : t.shape_)
+    t.numel_ *= d;
+  t.data_ = std::unique_ptr<std::byte[], Free>(static_cast<std::byte *>(data), Free{false});
+  return t;
 }
 
 Tensor Tensor::clone() const {

@@ -27,6 +27,10 @@ public:
   Tensor &operator=(Tensor &&) = default;
 
   Tensor clone() const;
+  /// A tensor over `data`, which it does not own: the caller keeps the
+  /// memory alive and 64-byte aligned (the kernels assume it) while the
+  /// tensor lives. For NumPy arrays handed to compiled steps without a copy.
+  static Tensor borrow(DType dtype, std::vector<int64_t> shape, void *data);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t> &shape() const { return shape_; }
@@ -52,6 +56,9 @@ public:
 
 private:
   struct Free {
+    Free() : owned(true) {}
+    explicit Free(bool owns) : owned(owns) {}
+    bool owned; ///< false for borrowed memory
     void operator()(std::byte *p) const;
   };
   DType dtype_ = DType::F32;

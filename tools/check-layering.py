@@ -24,6 +24,8 @@ FLOORS = {
     "data": {"support", "runtime", "ir"},
     "training": {"support", "runtime", "ir", "passes", "codegen", "data"},
     "tools": {"support", "runtime", "ir", "frontend", "passes", "codegen", "data", "training"},
+    "python": {"support", "runtime", "ir", "frontend", "passes", "codegen", "data", "training",
+               "tools"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z_]+)/')

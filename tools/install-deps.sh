@@ -19,6 +19,8 @@ packages=(
   # PyTorch, and OpenBLAS for PyTorch's (and the matmul benchmark's) BLAS.
   python3 python3-numpy python3-torch libopenblas0-pthread
   python3-matplotlib            # the plots of the docs (tools/curve-fit-comparison.py)
+  # The Python module (import nabla): bindings, headers, its tests.
+  pybind11-dev python3-dev python3-pytest
 )
 case "${1:-}" in
   --data) packages+=(dataset-fashion-mnist) ;;

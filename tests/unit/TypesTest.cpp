@@ -1,5 +1,6 @@
 //===- TypesTest.cpp ------------------------------------------------------===//
 #include "support/Types.h"
+#include "runtime/Tensor.h"
 
 #include <gtest/gtest.h>
 
@@ -71,4 +72,21 @@ TEST(TensorType, Prints) {
 }
 
 } // namespace
+} // namespace nabla
+
+namespace nabla {
+TEST(Tensor, BorrowedMemoryIsReadInPlaceAndNotFreed) {
+  alignas(64) float data[6] = {1, 2, 3, 4, 5, 6};
+  {
+    Tensor t = Tensor::borrow(DType::F32, {2, 3}, data);
+    EXPECT_EQ(t.raw(), static_cast<void *>(data));
+    EXPECT_EQ(t.numel(), 6);
+    EXPECT_EQ(t.get(4), 5.0);
+    t.set(0, 9);
+    Tensor owned = t.clone(); // a copy owns its memory
+    EXPECT_NE(owned.raw(), t.raw());
+    EXPECT_EQ(owned.get(0), 9.0);
+  } // destroying the borrowed tensor must not free the stack array
+  EXPECT_EQ(data[0], 9.0f);
+}
 } // namespace nabla

@@ -105,8 +105,8 @@ void printProfile(const codegen::CompiledStep &step, int64_t steps, llvm::raw_os
 
 int bench(const cli::Options &options) {
   if (options.profile && options.interp) {
-    llvm::errs() << "nabla: error: --profile times compiled kernels; it cannot be used with "
-                    "--interp\n";
+    driver::errs() << "nabla: error: --profile times compiled kernels; it cannot be used with "
+                      "--interp\n";
     return driver::kUsageError;
   }
   driver::Compilation c;
@@ -134,7 +134,7 @@ int bench(const cli::Options &options) {
   if (codegen::Compiler *compiler = executor->compiler()) {
     step = compiler->compile(*fn, bindings, c.sources, c.diags);
     if (!step) {
-      c.diags.flush(llvm::errs());
+      c.diags.flush(driver::errs());
       return driver::kUserError;
     }
   }
@@ -149,7 +149,7 @@ int bench(const cli::Options &options) {
   // A few runs warm the caches.
   for (int i = 0; i < 3; ++i)
     if (!run()) {
-      c.diags.flush(llvm::errs());
+      c.diags.flush(driver::errs());
       return driver::kUserError;
     }
   int64_t steps = options.steps ? *options.steps : 100;

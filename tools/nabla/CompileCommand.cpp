@@ -113,7 +113,7 @@ bool linkSharedLibrary(const std::string &object, const std::string &path, std::
 
 int compile(const cli::Options &options) {
   if (options.interp) {
-    llvm::errs() << "nabla: error: 'compile' writes native code; --interp does not apply\n";
+    driver::errs() << "nabla: error: 'compile' writes native code; --interp does not apply\n";
     return driver::kUsageError;
   }
   driver::Compilation c;
@@ -129,12 +129,12 @@ int compile(const cli::Options &options) {
   model.threads = options.threads;
   model.flushSubnormals = !options.ieeeSubnormals;
   if (!findBatchSymbol(c, *fn, model.batchSymbol)) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
   if (model.batchSymbol.empty()) {
     if (options.batch) {
-      llvm::errs() << "nabla: error: --batch: the script's inputs have no symbolic batch size\n";
+      driver::errs() << "nabla: error: --batch: the script's inputs have no symbolic batch size\n";
       return driver::kUsageError;
     }
     model.fixedBatch = true; // one run of the declared shapes: batch 1
@@ -148,7 +148,7 @@ int compile(const cli::Options &options) {
                     "the outputs of one example depend on others in its batch ({}): compile "
                     "with --batch N to fix the batch size",
                     mixed->reason);
-      c.diags.flush(llvm::errs());
+      c.diags.flush(driver::errs());
       return driver::kUserError;
     }
   }
@@ -157,7 +157,7 @@ int compile(const cli::Options &options) {
   std::map<std::string, Tensor> params;
   if (!options.params.empty()) {
     if (!loader.loadParams(options.params)) {
-      c.diags.flush(llvm::errs());
+      c.diags.flush(driver::errs());
       return driver::kUserError;
     }
     params = loader.take(ir::ArgRole::Param);
@@ -170,18 +170,18 @@ int compile(const cli::Options &options) {
   std::optional<std::string> object = codegen::compileAheadOfTime(
       *fn, model, codegenOptions.target, options.optLevel, c.sources, error);
   if (!object) {
-    llvm::errs() << "nabla: error: cannot compile " << options.script << ": " << error << "\n";
+    driver::errs() << "nabla: error: cannot compile " << options.script << ": " << error << "\n";
     return driver::kUserError;
   }
   bool shared = llvm::StringRef(options.object).ends_with(".so");
   if (!(shared ? linkSharedLibrary(*object, options.object, error)
                : writeFileAtomically(options.object, {*object}, error))) {
-    llvm::errs() << options.object << ": error: " << error << "\n";
+    driver::errs() << options.object << ": error: " << error << "\n";
     return driver::kUserError;
   }
   std::string header = codegen::aheadOfTimeHeader(*fn, model, options.script);
   if (!writeFileAtomically(options.header, {header}, error)) {
-    llvm::errs() << options.header << ": error: " << error << "\n";
+    driver::errs() << options.header << ": error: " << error << "\n";
     return driver::kUserError;
   }
   return driver::kSuccess;

@@ -50,13 +50,28 @@ void StageTimes::add(const std::string &stage, double seconds) {
   stages.emplace_back(stage, seconds);
 }
 
+namespace {
+thread_local llvm::raw_ostream *errorStream = nullptr, *outputStream = nullptr;
+thread_local const std::string *scriptText = nullptr;
+} // namespace
+
+llvm::raw_ostream &errs() { return errorStream ? *errorStream : llvm::errs(); }
+void setErrorStream(llvm::raw_ostream *os) { errorStream = os; }
+llvm::raw_ostream &outs() { return outputStream ? *outputStream : llvm::outs(); }
+void setOutputStream(llvm::raw_ostream *os) { outputStream = os; }
+void setScriptText(const std::string *text) { scriptText = text; }
+
 bool isIRFile(const std::string &path) { return llvm::StringRef(path).ends_with(".nnir"); }
 
 bool readScript(const cli::Options &options, Compilation &c) {
+  if (scriptText) {
+    c.file = c.sources.addBuffer(options.script, *scriptText);
+    return true;
+  }
   std::string error;
   c.file = c.sources.addFile(options.script, error);
   if (c.file == 0) {
-    llvm::errs() << "nabla: error: " << error << "\n";
+    driver::errs() << "nabla: error: " << error << "\n";
     return false;
   }
   return true;
@@ -65,7 +80,7 @@ bool readScript(const cli::Options &options, Compilation &c) {
 bool parseScript(Compilation &c) {
   c.ast = parseModule(c.sources, c.file, c.diags);
   if (c.diags.hasErrors()) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return false;
   }
   return true;
@@ -79,8 +94,8 @@ static bool checkOverrides(const cli::Options &options, const ast::Module &modul
       if (const auto *c = llvm::dyn_cast<ast::ConstStmt>(s.get()))
         found |= c->name == name;
     if (!found) {
-      llvm::errs() << "nabla: error: --set " << name << ": the script has no const named '" << name
-                   << "'\n";
+      driver::errs() << "nabla: error: --set " << name << ": the script has no const named '"
+                     << name << "'\n";
       return false;
     }
   }
@@ -98,7 +113,7 @@ bool checkScript(const cli::Options &options, Compilation &c, int &exitCode) {
     c.ast = parseModule(c.sources, c.file, c.diags);
   }
   if (!checkOverrides(options, *c.ast)) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     exitCode = kUsageError;
     return false;
   }
@@ -116,7 +131,7 @@ bool checkScript(const cli::Options &options, Compilation &c, int &exitCode) {
     c.program = analyze(*c.ast, c.sources, c.diags, semaOptions);
   }
   if (c.diags.hasErrors()) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return false;
   }
   exitCode = kSuccess;
@@ -131,7 +146,7 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
     StageTimer timer(c.times, "lower");
     c.ir = ir::lower(*c.program, c.diags);
     if (!c.ir || !ir::verify(*c.ir, c.diags, "lowering")) {
-      c.diags.flush(llvm::errs());
+      c.diags.flush(driver::errs());
       return false;
     }
     exitCode = kSuccess;
@@ -139,8 +154,8 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
   }
   exitCode = kUserError;
   if (!options.sets.empty() || options.f64) {
-    llvm::errs() << "nabla: error: --set and --dtype apply to .nn scripts; a .nnir file is "
-                    "already lowered\n";
+    driver::errs() << "nabla: error: --set and --dtype apply to .nn scripts; a .nnir file is "
+                      "already lowered\n";
     exitCode = kUsageError;
     return false;
   }
@@ -149,7 +164,7 @@ bool compileToIR(const cli::Options &options, Compilation &c, int &exitCode) {
   StageTimer timer(c.times, "parse");
   c.ir = ir::parseIR(c.sources, c.file, c.diags);
   if (!c.ir) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return false;
   }
   exitCode = kSuccess;
@@ -162,7 +177,7 @@ ir::Function *functionToRun(Compilation &c, bool withGradients) {
   if (!forward && !trainStep) {
     c.diags.error({c.file, 0, 0}, "the IR file holds only @{}: this command needs @{} or @{}",
                   ir::kUpdateFunction, ir::kForwardFunction, ir::kTrainStepFunction);
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return nullptr;
   }
   if (!withGradients)
@@ -172,7 +187,7 @@ ir::Function *functionToRun(Compilation &c, bool withGradients) {
   StageTimer timer(c.times, "adjoint");
   ir::Function *built = passes::differentiate(*c.ir, *forward, ir::kTrainStepFunction, c.diags);
   if (!built || !ir::verify(*built, c.diags, "the adjoint pass")) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return nullptr;
   }
   return built;
@@ -206,7 +221,7 @@ ir::Function *buildUpdate(Compilation &c, const OptimizerConfig &optimizer) {
   StageTimer timer(c.times, "optimizer");
   ir::Function *update = passes::appendOptimizer(*c.ir, *trainStep, optimizer, c.diags);
   if (!update || !ir::verify(*update, c.diags, "the optimizer's update")) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return nullptr;
   }
   return update;
@@ -230,13 +245,13 @@ ir::Function *predictStep(Compilation &c, const cli::Options &options) {
   if (!hasOutputs) {
     c.diags.error({c.file, 0, 0}, "the script has no 'output': {} writes the outputs",
                   options.command == cli::Command::Compile ? "compile" : "predict");
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return nullptr;
   }
   ir::Function &fn =
       *passes::addStepVariant(*c.ir, *source, passes::kPredictFunction, {ir::ResultRole::Output});
   if (!ir::verify(fn, c.diags, "pruning to the outputs")) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return nullptr;
   }
   if (!options.interp && !runIRPipeline(c, fn, options))
@@ -261,12 +276,12 @@ bool runIRPipeline(Compilation &c, ir::Function &fn, const cli::Options &options
   passOptions.printAfter.insert(options.printIRAfter.begin(), options.printIRAfter.end());
   passOptions.printAfterChange = options.printIRAfterChange;
   passOptions.disabled.insert(options.disabledPasses.begin(), options.disabledPasses.end());
-  passes::PassManager manager(std::move(pipeline), passOptions, c.sources, c.diags, llvm::errs());
+  passes::PassManager manager(std::move(pipeline), passOptions, c.sources, c.diags, driver::errs());
   bool ok = manager.run(fn);
   for (const passes::PassTime &t : manager.times())
     c.times.add("pass " + t.name, t.seconds);
   if (!ok)
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
   return ok;
 }
 
@@ -278,7 +293,7 @@ std::optional<std::vector<Tensor>> drawArguments(const ir::Function &fn,
     std::vector<int64_t> shape = *ir::concreteShape(arg->value.type.shape, bindings);
     std::string error;
     if (!checkAllocation(arg->value.type.dtype, shape, error)) {
-      llvm::errs() << script << ": error: " << arg->value.name << ": " << error << "\n";
+      driver::errs() << script << ": error: " << arg->value.name << ": " << error << "\n";
       return std::nullopt;
     }
     const std::string &name = arg->value.name;
@@ -304,8 +319,8 @@ bool bindSizes(const ir::Function &fn, const std::vector<std::pair<std::string, 
         bindings[s] = fallback;
   for (const auto &[name, size] : sizes) {
     if (!bindings.count(name)) {
-      llvm::errs() << "nabla: error: --size " << name << ": the script has no symbolic size '"
-                   << name << "'\n";
+      driver::errs() << "nabla: error: --size " << name << ": the script has no symbolic size '"
+                     << name << "'\n";
       return false;
     }
     bindings[name] = size;
@@ -333,13 +348,13 @@ void printTimes(const Compilation &c, const codegen::CompileTimes *codegen, llvm
 std::unique_ptr<codegen::Compiler> createCompiler(const cli::Options &options, bool toRun) {
   codegen::CompileOptions o = compileOptions(options);
   if (std::string why = codegen::whyHostCannotRun(o.target); toRun && !why.empty()) {
-    llvm::errs() << "nabla: error: " << why << "\n";
+    driver::errs() << "nabla: error: " << why << "\n";
     return nullptr;
   }
   std::string error;
   std::unique_ptr<codegen::Compiler> compiler = codegen::Compiler::create(o, error);
   if (!compiler)
-    llvm::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
+    driver::errs() << "nabla: error: cannot start the JIT: " << error << "\n";
   return compiler;
 }
 

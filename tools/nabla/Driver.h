@@ -41,6 +41,20 @@ struct Compilation {
   StageTimes times;
 };
 
+/// Where commands write diagnostics and error lines: stderr, unless the
+/// calling thread redirected them (the Python module turns them into
+/// exceptions). Progress output goes to stderr regardless.
+llvm::raw_ostream &errs();
+/// Redirects errs() for the calling thread (null: back to stderr).
+void setErrorStream(llvm::raw_ostream *os);
+/// Where dump prints: stdout, unless redirected for the calling thread.
+llvm::raw_ostream &outs();
+void setOutputStream(llvm::raw_ostream *os);
+/// Makes readScript take the script's text from `text` instead of reading
+/// options.script (null: read the file again), for the calling thread: a
+/// script given as text in Python runs through every command.
+void setScriptText(const std::string *text);
+
 /// Exit codes of the CLI spec.
 enum ExitCode { kSuccess = 0, kUserError = 1, kUsageError = 2 };
 

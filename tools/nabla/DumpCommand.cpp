@@ -14,7 +14,7 @@ namespace nabla::commands {
 /// Prints one token per line: `LINE:COL KIND TEXT`.
 static int dumpTokens(driver::Compilation &c) {
   Lexer lexer(c.sources, c.file, &c.diags);
-  llvm::raw_ostream &os = llvm::outs();
+  llvm::raw_ostream &os = driver::outs();
   for (;;) {
     Token tok = lexer.next();
     os << tok.loc.line << ":" << tok.loc.col << " ";
@@ -33,7 +33,7 @@ static int dumpTokens(driver::Compilation &c) {
   }
   os.flush();
   if (c.diags.hasErrors()) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
   return driver::kSuccess;
@@ -68,10 +68,10 @@ static int dumpMemoryPlan(const cli::Options &options, driver::Compilation &c,
   std::optional<codegen::MemoryPlan> plan =
       codegen::MemoryPlan::plan(fn, bindings, driver::compileOptions(options).target, error);
   if (!plan) {
-    llvm::errs() << options.script << ": error: " << error << "\n";
+    driver::errs() << options.script << ": error: " << error << "\n";
     return driver::kUserError;
   }
-  codegen::printMemoryPlan(fn, *plan, bindings, llvm::outs());
+  codegen::printMemoryPlan(fn, *plan, bindings, driver::outs());
   return driver::kSuccess;
 }
 
@@ -87,10 +87,10 @@ static int dumpMachineCode(const cli::Options &options, driver::Compilation &c,
                                         ? compiler->llvmIR(fn, bindings, c.sources, c.diags)
                                         : compiler->assembly(fn, bindings, c.sources, c.diags);
   if (!text) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
-  llvm::outs() << *text;
+  driver::outs() << *text;
   return driver::kSuccess;
 }
 
@@ -122,15 +122,15 @@ int dump(const cli::Options &options) {
     // The train settings, then the one function of the stage.
     ir::Module shown;
     shown.train = c.ir->train;
-    ir::print(shown, c.sources, llvm::outs());
+    ir::print(shown, c.sources, driver::outs());
     if (shown.train)
-      llvm::outs() << "\n";
-    ir::print(*fn, c.sources, llvm::outs());
+      driver::outs() << "\n";
+    ir::print(*fn, c.sources, driver::outs());
     return driver::kSuccess;
   }
   if (driver::isIRFile(options.script)) {
-    llvm::errs() << "nabla: error: --emit=" << options.emit
-                 << " shows a .nn script; a .nnir file has the stages from ir on\n";
+    driver::errs() << "nabla: error: --emit=" << options.emit
+                   << " shows a .nn script; a .nnir file has the stages from ir on\n";
     return driver::kUsageError;
   }
   if (options.emit == "tokens")
@@ -138,7 +138,7 @@ int dump(const cli::Options &options) {
   if (options.emit == "ast") {
     if (!driver::readScript(options, c) || !driver::parseScript(c))
       return driver::kUserError;
-    ast::dump(*c.ast, options.script, llvm::outs());
+    ast::dump(*c.ast, options.script, driver::outs());
     return driver::kSuccess;
   }
   return driver::kUsageError;

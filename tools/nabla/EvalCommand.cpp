@@ -55,7 +55,7 @@ int eval(const cli::Options &options) {
        {std::make_pair(options.outputs, written), std::make_pair(options.grads, grads)}) {
     std::string error;
     if (!path.empty() && !writeSafetensors(path, tensors, error)) {
-      llvm::errs() << path << ": error: " << error << "\n";
+      driver::errs() << path << ": error: " << error << "\n";
       return driver::kUserError;
     }
   }

@@ -29,14 +29,14 @@ bool loadFromFiles(const cli::Options &options, Compilation &c, ArgumentLoader &
   exitCode = kUserError;
   bool hasParams = !loader.function().arguments(ir::ArgRole::Param).empty();
   if (hasParams && options.params.empty()) {
-    llvm::errs() << "nabla: error: the script has params: give them with --params FILE\n";
+    driver::errs() << "nabla: error: the script has params: give them with --params FILE\n";
     exitCode = kUsageError;
     return false;
   }
   bool paramsLoaded = !hasParams || loader.loadParams(options.params);
   bool feedsLoaded = loader.loadFeeds(feeds);
   if (!paramsLoaded || !feedsLoaded || !loader.checkLabels()) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return false;
   }
   exitCode = kSuccess;
@@ -57,9 +57,9 @@ std::optional<std::vector<Tensor>> runOnFiles(const cli::Options &options, Compi
   std::optional<std::vector<Tensor>> results =
       executor->run(fn, loader.arguments(), loader.bindings());
   if (options.timePasses)
-    printTimes(c, executor->compiler() ? &executor->compiler()->times() : nullptr, llvm::errs());
+    printTimes(c, executor->compiler() ? &executor->compiler()->times() : nullptr, driver::errs());
   if (!results) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return std::nullopt;
   }
   exitCode = kSuccess;

@@ -102,8 +102,8 @@ int gradcheck(const cli::Options &given) {
     return driver::kUserError;
   for (const auto &arg : step->args)
     if (arg->value.type.dtype == DType::F32) {
-      llvm::errs() << options.script << ": error: gradcheck needs f64, but " << arg->value.name
-                   << " is " << arg->value.type.str() << "; check the .nn script instead\n";
+      driver::errs() << options.script << ": error: gradcheck needs f64, but " << arg->value.name
+                     << " is " << arg->value.type.str() << "; check the .nn script instead\n";
       return driver::kUserError;
     }
 
@@ -127,7 +127,7 @@ int gradcheck(const cli::Options &given) {
     pointers.push_back(&t);
   auto results = executor->run(*step, pointers, bindings);
   if (!results) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
   double loss = 0;
@@ -172,7 +172,7 @@ int gradcheck(const cli::Options &given) {
       std::optional<double> numeric = derivative(
           h, [&](double t) { *x += t; }, lossAt);
       if (!numeric) {
-        c.diags.flush(llvm::errs());
+        c.diags.flush(driver::errs());
         return driver::kUserError;
       }
       worst = std::max(worst, relativeError(grad.get(i), *numeric, floor));
@@ -213,7 +213,7 @@ int gradcheck(const cli::Options &given) {
     };
     std::optional<double> numeric = derivative(1e-4, move, lossAt);
     if (!numeric) {
-      c.diags.flush(llvm::errs());
+      c.diags.flush(driver::errs());
       return driver::kUserError;
     }
     double error = relativeError(analytic, *numeric, floor);

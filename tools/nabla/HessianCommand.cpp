@@ -38,7 +38,7 @@ std::optional<std::vector<Tensor>> readDirections(const std::string &path,
   std::string error;
   std::optional<std::vector<NamedTensor>> file = readSafetensors(path, error);
   if (!file) {
-    llvm::errs() << path << ": error: " << error << "\n";
+    driver::errs() << path << ": error: " << error << "\n";
     return std::nullopt;
   }
   std::vector<Tensor> directions;
@@ -49,16 +49,16 @@ std::optional<std::vector<Tensor>> readDirections(const std::string &path,
                               [&](const NamedTensor &t) { return t.first == name; });
     const Tensor &param = *values[p];
     if (found == file->end()) {
-      llvm::errs() << path << ": error: no direction for param '" << name << "' ("
-                   << param.shapeStr() << ")\n";
+      driver::errs() << path << ": error: no direction for param '" << name << "' ("
+                     << param.shapeStr() << ")\n";
       ok = false;
       continue;
     }
     if (!isFloat(found->second.dtype()) || found->second.shape() != param.shape()) {
-      llvm::errs() << path << ": error: the direction '" << name << "' is "
-                   << dtypeName(found->second.dtype()) << found->second.shapeStr()
-                   << ", but param '" << name << "' is " << dtypeName(param.dtype())
-                   << param.shapeStr() << "\n";
+      driver::errs() << path << ": error: the direction '" << name << "' is "
+                     << dtypeName(found->second.dtype()) << found->second.shapeStr()
+                     << ", but param '" << name << "' is " << dtypeName(param.dtype())
+                     << param.shapeStr() << "\n";
       ok = false;
       continue;
     }
@@ -83,7 +83,7 @@ int hessian(const cli::Options &options) {
       passes::addHessianVectorProduct(*c.ir, *step, "hessian_vector_product", c.diags);
   if (!product || !ir::verify(*product, c.diags, "the Hessian-vector product") ||
       (!options.interp && !driver::runIRPipeline(c, *product, options))) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
 
@@ -109,10 +109,10 @@ int hessian(const cli::Options &options) {
     directions = std::move(*read);
   } else {
     if (n > kMaxHessianParams) {
-      llvm::errs() << options.script << ": error: the script has " << n
-                   << " param elements, and nabla hessian forms the Hessian for at most "
-                   << kMaxHessianParams << " (" << n << " x " << n
-                   << " entries); use --hvp V for Hessian-vector products\n";
+      driver::errs() << options.script << ": error: the script has " << n
+                     << " param elements, and nabla hessian forms the Hessian for at most "
+                     << kMaxHessianParams << " (" << n << " x " << n
+                     << " entries); use --hvp V for Hessian-vector products\n";
       return driver::kUserError;
     }
     for (const Tensor *p : paramValues)
@@ -127,7 +127,7 @@ int hessian(const cli::Options &options) {
   auto run = [&]() {
     std::optional<std::vector<Tensor>> results = executor->run(*product, args, loader.bindings());
     if (!results)
-      c.diags.flush(llvm::errs());
+      c.diags.flush(driver::errs());
     return results;
   };
 
@@ -140,7 +140,7 @@ int hessian(const cli::Options &options) {
     for (size_t p = 0; p < params.size(); ++p)
       written.emplace_back(params[p]->value.name, &(*results)[p]);
     if (!writeSafetensors(options.out, written, error)) {
-      llvm::errs() << options.out << ": error: " << error << "\n";
+      driver::errs() << options.out << ": error: " << error << "\n";
       return driver::kUserError;
     }
     return driver::kSuccess;
@@ -164,7 +164,7 @@ int hessian(const cli::Options &options) {
     }
   }
   if (!writeSafetensors(options.out, {{"hessian", &matrix}}, error)) {
-    llvm::errs() << options.out << ": error: " << error << "\n";
+    driver::errs() << options.out << ": error: " << error << "\n";
     return driver::kUserError;
   }
   return driver::kSuccess;

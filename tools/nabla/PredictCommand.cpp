@@ -52,13 +52,13 @@ int predict(const cli::Options &options) {
     for (size_t i = 0; i < fn.results.size(); ++i)
       outputs.emplace_back(fn.results[i].name, &(*results)[i]);
     if (npyName)
-      llvm::errs() << fmt::format("nabla: warning: the script has {} outputs and a .npy file "
-                                  "holds one: {} is written as safetensors\n",
-                                  results->size(), options.out);
+      driver::errs() << fmt::format("nabla: warning: the script has {} outputs and a .npy file "
+                                    "holds one: {} is written as safetensors\n",
+                                    results->size(), options.out);
     written = writeSafetensors(options.out, outputs, error);
   }
   if (!written) {
-    llvm::errs() << options.out << ": error: " << error << "\n";
+    driver::errs() << options.out << ": error: " << error << "\n";
     return driver::kUserError;
   }
   return driver::kSuccess;

@@ -40,9 +40,9 @@ bool overrideSources(Sources &sources, const std::vector<cli::NamedPath> &files,
       std::string inputs;
       for (const ir::Argument *a : step.arguments(ir::ArgRole::Input))
         inputs += (inputs.empty() ? "" : ", ") + a->value.name;
-      llvm::errs() << fmt::format("nabla: error: --{} {}={}: the training step has no input "
-                                  "'{}' (its inputs: {})\n",
-                                  option, name, file, name, inputs.empty() ? "none" : inputs);
+      driver::errs() << fmt::format("nabla: error: --{} {}={}: the training step has no input "
+                                    "'{}' (its inputs: {})\n",
+                                    option, name, file, name, inputs.empty() ? "none" : inputs);
       return false;
     }
     std::erase_if(sources, [&](const auto &s) { return s.first == name; });
@@ -60,15 +60,15 @@ bool checkOutputFolder(const std::string &path) {
   if (folder.empty())
     folder = ".";
   if (!llvm::sys::fs::is_directory(folder)) {
-    llvm::errs() << path << ": error: the folder " << folder << " does not exist\n";
+    driver::errs() << path << ": error: the folder " << folder << " does not exist\n";
     return false;
   }
   if (::access(folder.c_str(), W_OK) != 0) {
-    llvm::errs() << path << ": error: the folder " << folder << " is not writable\n";
+    driver::errs() << path << ": error: the folder " << folder << " is not writable\n";
     return false;
   }
   if (llvm::sys::fs::is_directory(path)) {
-    llvm::errs() << path << ": error: is a folder; name a file\n";
+    driver::errs() << path << ": error: is a folder; name a file\n";
     return false;
   }
   return true;
@@ -132,8 +132,8 @@ bool loadInit(const std::string &path, const ir::Function &step, const std::stri
     state = loader.take(ir::ArgRole::State);
     epochsDone = checkpoint->epochs;
   } else if (!checkpoint->optimizer.empty() && !quiet) {
-    llvm::errs() << fmt::format("nabla: note: {} was saved by a run with {}; {} starts afresh\n",
-                                path, checkpoint->optimizer, optimizer);
+    driver::errs() << fmt::format("nabla: note: {} was saved by a run with {}; {} starts afresh\n",
+                                  path, checkpoint->optimizer, optimizer);
   }
   return true;
 }
@@ -149,7 +149,7 @@ std::optional<LmFunctions> buildLmFunctions(const cli::Options &options, driver:
     c.diags.error({c.file, 0, 0},
                   "lm needs the forward step with its residual: a .nn script, or the IR that "
                   "dump --emit=ir prints");
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return std::nullopt;
   }
   LmFunctions f;
@@ -161,7 +161,7 @@ std::optional<LmFunctions> buildLmFunctions(const cli::Options &options, driver:
       !ir::verify(*f.rows, c.diags, "lm's Jacobian rows") ||
       !driver::runIRPipeline(c, *f.forward, options) ||
       !driver::runIRPipeline(c, *f.rows, options)) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return std::nullopt;
   }
   return f;
@@ -176,7 +176,7 @@ TrainSettings settingsFor(const cli::Options &options, const TrainConfig &config
   settings.seed = options.seed.value_or(uint64_t(config.seed));
   settings.shuffle = config.shuffle;
   settings.quiet = options.quiet;
-  settings.live = llvm::errs().is_displayed();
+  settings.live = driver::errs().is_displayed();
   settings.optimizer = optimizerName(optimizer.kind);
   settings.savePath = options.save;
   settings.metricsPath = options.metrics;
@@ -189,8 +189,8 @@ TrainSettings settingsFor(const cli::Options &options, const TrainConfig &config
 
 int train(const cli::Options &options) {
   if (options.interp) {
-    llvm::errs() << "nabla: error: --interp: train runs compiled steps; the interpreter is for "
-                    "eval and predict\n";
+    driver::errs() << "nabla: error: --interp: train runs compiled steps; the interpreter is for "
+                      "eval and predict\n";
     return driver::kUsageError;
   }
   driver::Compilation c;
@@ -200,19 +200,19 @@ int train(const cli::Options &options) {
   const ir::Function *source = driver::sourceFunction(c);
   if (!source || !source->findResult(ir::ResultRole::Loss)) {
     c.diags.error({c.file, 0, 0}, "the script has no 'loss': training needs one");
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
   if (options.lr && c.ir->lookup(ir::kUpdateFunction)) {
-    llvm::errs() << "nabla: error: --lr: " << options.script << " holds @" << ir::kUpdateFunction
-                 << ", whose learning rate is part of its ops\n";
+    driver::errs() << "nabla: error: --lr: " << options.script << " holds @" << ir::kUpdateFunction
+                   << ", whose learning rate is part of its ops\n";
     return driver::kUsageError;
   }
   OptimizerConfig optimizer = driver::optimizerFor(c, options);
   bool lm = optimizer.kind == OptimizerConfig::Kind::Lm;
   if (lm && options.lr) {
-    llvm::errs() << "nabla: error: --lr: lm has no learning rate; its step size follows the "
-                    "damping, lm(mu=..., factor=...)\n";
+    driver::errs() << "nabla: error: --lr: lm has no learning rate; its step size follows the "
+                      "damping, lm(mu=..., factor=...)\n";
     return driver::kUsageError;
   }
   ir::Function *update = driver::buildUpdate(c, optimizer);
@@ -240,12 +240,12 @@ int train(const cli::Options &options) {
   if ((evaluate && !ir::verify(*evaluate, c.diags, "the evaluation step")) ||
       !checkArguments(*update, c.diags) || !driver::runIRPipeline(c, *update, options) ||
       (evaluate && !driver::runIRPipeline(c, *evaluate, options))) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
   std::optional<bool> batched = inputsAreBatched(*update, c.diags);
   if (!batched) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
 
@@ -259,7 +259,7 @@ int train(const cli::Options &options) {
       options.init.empty() || loadInit(options.init, *update, settings.optimizer, c.diags, params,
                                        state, settings.firstEpoch, options.quiet);
   if (!train || (evaluate && !test) || !initLoaded) {
-    c.diags.flush(llvm::errs());
+    c.diags.flush(driver::errs());
     return driver::kUserError;
   }
   initializeArguments(*update, settings.seed, params, state);
@@ -268,7 +268,7 @@ int train(const cli::Options &options) {
   if (!compiler)
     return driver::kUserError;
   if (!options.quiet)
-    llvm::errs() << fmt::format(
+    llvm::errs() << fmt::format( // progress, not an error
         "training {}: {} examples{}, batch {}, {}, {} epoch{}{}\n", options.script, train->size(),
         test ? fmt::format(" ({} test)", test->size()) : "", *batched ? settings.batch : 1,
         optimizerSummary(optimizer), settings.epochs, settings.epochs == 1 ? "" : "s",
@@ -289,8 +289,8 @@ int train(const cli::Options &options) {
   int result = trainer.run(settings, *train, test ? &*test : nullptr, *batched, std::move(params),
                            std::move(state));
   if (options.timePasses)
-    driver::printTimes(c, &compiler->times(), llvm::errs());
-  c.diags.flush(llvm::errs());
+    driver::printTimes(c, &compiler->times(), driver::errs());
+  c.diags.flush(driver::errs());
   return result;
 }
 
