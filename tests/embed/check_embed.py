@@ -104,6 +104,12 @@ def main():
                   f"classify prints predict's accuracy {accuracy:.4f}: {printed.strip()}")
     check(np.mean(np.argmax(expected, axis=1) == test_y) > 0.7, "the short training run learned")
 
+    # The header is C99 and C++.
+    header = path("native/fashion_mlp.h")
+    for compiler in [["cc", "-std=c99", "-pedantic", "-x", "c"], ["c++", "-std=c++17", "-x", "c++"]]:
+        run([*compiler, "-Wall", "-Wextra", "-Werror", "-fsyntax-only", header])
+    check(True, "the header compiles as C99 and as C++17")
+
     # What the object needs and exports.
     obj = path("native/fashion_mlp.o")
     exported = run(["nm", "-g", "--defined-only", obj]).split()
