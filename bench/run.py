@@ -194,6 +194,27 @@ class Bench:
         self.row(label, "samples/s", median(ours), median(theirs), target)
         self.jax_row(label, "samples/s", median(ours), ["cnn", "64", str(steps // 3)])
 
+    def data_parallel(self):
+        """The MLP's and the CNN's training over MPI, 2 ranks of 1 thread,
+        against one process of 2 threads: the cost of splitting the step and
+        of one allreduce per step (docs/distributed.md)."""
+        mpirun = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+                  "-np", "2"]
+        for script, label, epochs in [(MLP, "MLP 784-512-256-10, Adam, B=128", 1),
+                                      (CNN, "CNN, Adam, B=64", 1)]:
+            ranks, threads = [], []
+            for _ in range(self.repeats):
+                for prefix, extra, rates in [(mpirun, ["--threads", "1"], ranks),
+                                             ([], ["--threads", "2"], threads)]:
+                    csv = os.path.join(self.temp, "dp.csv")
+                    run_rss(prefix + self.nabla_cmd(["train", script, "--epochs", str(epochs),
+                                                     "--quiet", "--metrics", csv] + extra),
+                            self.env)
+                    with open(csv) as f:
+                        rates.append(float(f.read().strip().splitlines()[-1].split(",")[-2]))
+            self.row(f"{label}: 2 ranks × 1 thread (MPI)", "samples/s", median(ranks),
+                     median(threads), "shown", baseline="1 rank × 2 threads")
+
     def xor(self, target):
         ours, theirs = [], []
         for _ in range(self.repeats):
@@ -408,6 +429,8 @@ def table(nabla, repeats, quick, cpu, host, machine, jax, peak, coretype):
         bench.matmul(m, n, k, ta, tb, label, threads)
     bench.busy()
     bench.second_order()
+    if shutil.which("mpirun"):
+        bench.data_parallel()
     compile_ms = bench.compile_times()
     bench.report(rss, compile_ms, threads, host, machine, bench.roofline(peak, mlp_rate))
     shutil.rmtree(bench.temp, ignore_errors=True)

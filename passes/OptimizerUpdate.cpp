@@ -22,8 +22,8 @@ Value *spread(Builder &b, Value *scalar, const TensorType &type) {
 } // namespace
 
 Function *appendOptimizer(Module &module, const Function &trainStep, const OptimizerConfig &opt,
-                          DiagnosticEngine &diags) {
-  Function *fn = module.addFunction(kUpdateFunction);
+                          DiagnosticEngine &diags, const char *name) {
+  Function *fn = module.addFunction(name);
   cloneInto(trainStep, *fn);
   std::map<std::string, Value *> grads;
   for (const Result &r : fn->results)
@@ -133,6 +133,29 @@ Function *appendOptimizer(Module &module, const Function &trainStep, const Optim
   removeDeadOps(*fn);
   removeUnusedInputs(*fn);
   return fn;
+}
+
+Function *applyGradients(Module &module, const Function &trainStep, const OptimizerConfig &opt,
+                         DiagnosticEngine &diags, const char *name) {
+  // A step whose gradients are its inputs: the optimizer appended to it
+  // is the update alone.
+  Function given("gradients_given");
+  std::vector<std::pair<std::string, Value *>> grads;
+  DType dtype = DType::F32;
+  for (const Argument *p : trainStep.arguments(ArgRole::Param)) {
+    given.addArgument(ArgRole::Param, p->value.name, p->value.type, p->loc);
+    Argument *g =
+        given.addArgument(ArgRole::Input, kGradInputPrefix + p->value.name, p->value.type, p->loc);
+    grads.emplace_back(p->value.name, &g->value);
+    dtype = p->value.type.dtype;
+  }
+  for (const auto &[param, g] : grads)
+    given.addResult(ResultRole::Grad, param, g);
+  Attrs zero;
+  zero.value = 0;
+  given.addResult(ResultRole::Loss, "",
+                  given.append(OpKind::Constant, {}, TensorType{dtype, {}}, zero, opt.loc));
+  return appendOptimizer(module, given, opt, diags, name);
 }
 
 } // namespace nabla::passes

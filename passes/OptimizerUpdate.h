@@ -33,6 +33,19 @@ namespace nabla::passes {
 /// Adds @train_update to `module`, built from `trainStep` (which has a grad
 /// per param). Returns it, or null after reporting an error.
 ir::Function *appendOptimizer(ir::Module &module, const ir::Function &trainStep,
-                              const OptimizerConfig &optimizer, DiagnosticEngine &diags);
+                              const OptimizerConfig &optimizer, DiagnosticEngine &diags,
+                              const char *name = ir::kUpdateFunction);
+
+/// The prefix of applyGradients' gradient inputs: `grad.W` for param W.
+inline constexpr const char *kGradInputPrefix = "grad.";
+
+/// Adds @`name`, the optimizer's update alone, for gradients computed
+/// elsewhere (summed over the ranks of a data-parallel run,
+/// training/DataParallelStep.h): inputs `grad.P` for every param P of
+/// `trainStep`, the params and the state; results as @train_update's (a
+/// zero loss, `update P`, `state S`). Null after reporting an error.
+ir::Function *applyGradients(ir::Module &module, const ir::Function &trainStep,
+                             const OptimizerConfig &optimizer, DiagnosticEngine &diags,
+                             const char *name);
 
 } // namespace nabla::passes

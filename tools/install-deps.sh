@@ -21,6 +21,9 @@ packages=(
   python3-matplotlib            # the plots of the docs (tools/curve-fit-comparison.py)
   # The Python module (import nabla): bindings, headers, its tests.
   pybind11-dev python3-dev python3-pytest
+  # Data-parallel training: mpirun, and mpi.h for the MPI shim the tool
+  # loads only when launched under mpirun.
+  openmpi-bin libopenmpi-dev
 )
 case "${1:-}" in
   --data) packages+=(dataset-fashion-mnist) ;;

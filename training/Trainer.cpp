@@ -85,7 +85,9 @@ std::optional<std::vector<double>> Trainer::evaluate(const Dataset &test, int64_
   sums.assign(scalars.size(), 0);
   std::vector<const Tensor *> args;
   std::vector<int64_t> order = test.order(false, 0, 0);
-  for (int64_t begin = 0; begin < test.size(); begin += batchSize) {
+  for (int64_t begin = 0, index = 0; begin < test.size(); begin += batchSize, ++index) {
+    if (index % ranks_ != rank_) // another rank's batch
+      continue;
     int64_t n = std::min(batchSize, test.size() - begin);
     test.prepareBatch(n, batch);
     test.gather(order, begin, n, batch);
@@ -96,6 +98,8 @@ std::optional<std::vector<double>> Trainer::evaluate(const Dataset &test, int64_
     for (size_t i = 0; i < scalars.size(); ++i)
       sums[i] += scalars[i].get(0) * double(n);
   }
+  if (sumOverRanks_)
+    sumOverRanks_(sums);
   for (double &s : sums)
     s /= double(test.size());
   return sums;

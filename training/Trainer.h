@@ -67,6 +67,15 @@ public:
                                           const std::vector<Tensor *> &results)>;
   void overrideStep(StepOverride step) { override_ = std::move(step); }
 
+  /// The ranks of a data-parallel run (training/DataParallelStep.h): this
+  /// one evaluates every `size`-th test batch from batch `rank`, and `sum`
+  /// adds the loss and metric sums over the ranks.
+  void distribute(int rank, int size, std::function<void(std::vector<double> &)> sum) {
+    rank_ = rank;
+    ranks_ = size;
+    sumOverRanks_ = std::move(sum);
+  }
+
 private:
   /// What one epoch measured: the loss and the metrics, averaged over the
   /// examples, on the training data and on the test data.
@@ -105,6 +114,8 @@ private:
   const ir::Function &update_;
   const ir::Function *evaluate_;
   StepOverride override_;
+  int rank_ = 0, ranks_ = 1;
+  std::function<void(std::vector<double> &)> sumOverRanks_;
   codegen::Compiler &compiler_;
   const SourceManager &sources_;
   DiagnosticEngine &diags_;

@@ -3,7 +3,9 @@
 // Builds the training step with the optimizer's update inside it, loads the
 // training (and test) data, starts the params from their initializers or
 // from --init, and hands everything to the Trainer. The script's train block
-// gives the settings; the command line overrides them.
+// gives the settings; the command line overrides them. Under mpirun the
+// process is one rank of a data-parallel run: the Trainer's step is then
+// training/DataParallelStep's, and rank 0 alone reports and writes files.
 //
 //===----------------------------------------------------------------------===//
 #include "ArgumentLoader.h"
@@ -13,8 +15,11 @@
 #include "data/DataSources.h"
 #include "ir/Verifier.h"
 #include "passes/Jacobian.h"
+#include "passes/OptimizerUpdate.h"
 #include "passes/StepVariants.h"
 #include "training/Checkpoint.h"
+#include "training/Communicator.h"
+#include "training/DataParallelStep.h"
 #include "training/Initializers.h"
 #include "training/LevenbergMarquardt.h"
 #include "training/Trainer.h"
@@ -167,6 +172,33 @@ std::optional<LmFunctions> buildLmFunctions(const cli::Options &options, driver:
   return f;
 }
 
+/// What a data-parallel run compiles instead of the fused update: the
+/// training step's loss, metrics and gradients, and the optimizer's update
+/// alone (training/DataParallelStep.h), optimized.
+struct DataParallelFunctions {
+  ir::Function *gradients = nullptr, *apply = nullptr;
+};
+std::optional<DataParallelFunctions> buildDataParallelFunctions(const cli::Options &options,
+                                                                driver::Compilation &c,
+                                                                const OptimizerConfig &optimizer) {
+  DataParallelFunctions f;
+  ir::Function *trainStep = driver::functionToRun(c, true);
+  if (!trainStep)
+    return std::nullopt;
+  f.gradients =
+      passes::addStepVariant(*c.ir, *trainStep, "gradients",
+                             {ir::ResultRole::Loss, ir::ResultRole::Metric, ir::ResultRole::Grad});
+  f.apply = passes::applyGradients(*c.ir, *trainStep, optimizer, c.diags, "apply_gradients");
+  if (!f.apply || !ir::verify(*f.gradients, c.diags, "the gradients step") ||
+      !ir::verify(*f.apply, c.diags, "the update of summed gradients") ||
+      !driver::runIRPipeline(c, *f.gradients, options) ||
+      !driver::runIRPipeline(c, *f.apply, options)) {
+    c.diags.flush(driver::errs());
+    return std::nullopt;
+  }
+  return f;
+}
+
 /// The run's settings: the train block's, overridden by the command line.
 TrainSettings settingsFor(const cli::Options &options, const TrainConfig &config,
                           const OptimizerConfig &optimizer) {
@@ -185,6 +217,8 @@ TrainSettings settingsFor(const cli::Options &options, const TrainConfig &config
   return settings;
 }
 
+int trainOnRanks(const cli::Options &options, Communicator *world);
+
 } // namespace
 
 int train(const cli::Options &options) {
@@ -193,6 +227,27 @@ int train(const cli::Options &options) {
                       "eval and predict\n";
     return driver::kUsageError;
   }
+  // Under mpirun: one rank of a data-parallel run. Any error ends the job.
+  std::string mpiError;
+  std::unique_ptr<Communicator> world = Communicator::fromEnvironment(mpiError);
+  if (!mpiError.empty()) {
+    driver::errs() << "nabla: error: " << mpiError << "\n";
+    return driver::kUserError;
+  }
+  // Even one rank under mpirun runs the split step (which measures its cost).
+  if (world) {
+    int result = trainOnRanks(options, world.get());
+    if (result != 0)
+      world->abort(result);
+    return result;
+  }
+  return trainOnRanks(options, nullptr);
+}
+
+namespace {
+
+/// `nabla train` on this process, one of `world`'s ranks (alone: null).
+int trainOnRanks(const cli::Options &options, Communicator *world) {
   driver::Compilation c;
   int exitCode;
   if (!driver::compileToIR(options, c, exitCode))
@@ -232,6 +287,30 @@ int train(const cli::Options &options) {
     return driver::kUserError;
 
   TrainSettings settings = settingsFor(options, config, optimizer);
+  std::optional<DataParallelFunctions> parallel;
+  if (world) {
+    if (lm) {
+      c.diags.error(optimizer.loc, "lm does not run data-parallel: its solve needs the whole "
+                                   "Jacobian on one process; train it without mpirun");
+      c.diags.flush(driver::errs());
+      return driver::kUserError;
+    }
+    if (settings.batch < world->size()) {
+      driver::errs() << fmt::format("nabla: error: the batch ({}) is smaller than the number of "
+                                    "ranks ({}): every rank needs examples\n",
+                                    settings.batch, world->size());
+      return driver::kUserError;
+    }
+    if (!(parallel = buildDataParallelFunctions(options, c, optimizer)))
+      return driver::kUserError;
+    // Rank 0 alone reports and writes files.
+    if (world->rank() != 0) {
+      settings.quiet = true;
+      settings.savePath.clear();
+      settings.metricsPath.clear();
+      settings.plotPath.clear();
+    }
+  }
 
   ir::Function *evaluate = nullptr;
   if (!config.test.empty())
@@ -267,11 +346,17 @@ int train(const cli::Options &options) {
   std::unique_ptr<codegen::Compiler> compiler = driver::createCompiler(options, true);
   if (!compiler)
     return driver::kUserError;
-  if (!options.quiet)
+  if (parallel && !*batched) {
+    driver::errs() << "nabla: error: the script's inputs have no batch axis: a data-parallel "
+                      "run shares the examples of a batch among the ranks\n";
+    return driver::kUserError;
+  }
+  if (!settings.quiet)
     llvm::errs() << fmt::format( // progress, not an error
-        "training {}: {} examples{}, batch {}, {}, {} epoch{}{}\n", options.script, train->size(),
+        "training {}: {} examples{}, batch {}{}, {}, {} epoch{}{}\n", options.script, train->size(),
         test ? fmt::format(" ({} test)", test->size()) : "", *batched ? settings.batch : 1,
-        optimizerSummary(optimizer), settings.epochs, settings.epochs == 1 ? "" : "s",
+        world ? fmt::format(" over {} ranks", world->size()) : "", optimizerSummary(optimizer),
+        settings.epochs, settings.epochs == 1 ? "" : "s",
         settings.firstEpoch
             ? fmt::format(", resuming after epoch {} of {}", settings.firstEpoch, options.init)
             : "");
@@ -286,12 +371,31 @@ int train(const cli::Options &options) {
       return solver->step(n, bindings, args, results);
     });
   }
+  std::optional<DataParallelStep> step;
+  if (parallel) {
+    step.emplace(*update, *parallel->gradients, *parallel->apply, *compiler, c.sources, c.diags,
+                 *world);
+    trainer.overrideStep(
+        [&](int64_t n, const ir::SymbolBindings &bindings, const std::vector<const Tensor *> &args,
+            const std::vector<Tensor *> &results) { return (*step)(n, bindings, args, results); });
+    trainer.distribute(world->rank(), world->size(), [&](std::vector<double> &sums) {
+      world->sum(sums.data(), int64_t(sums.size()));
+    });
+  }
   int result = trainer.run(settings, *train, test ? &*test : nullptr, *batched, std::move(params),
                            std::move(state));
+  if (step && options.verbose >= 1 && result == 0)
+    llvm::errs() << fmt::format(
+        "nabla: note: rank {} of {}: {} steps in {:.3f} s, {:.3f} s of "
+        "them ({:.1f}%) in the allreduce\n",
+        world->rank(), world->size(), step->steps(), step->stepSeconds(), step->allreduceSeconds(),
+        100 * step->allreduceSeconds() / std::max(1e-9, step->stepSeconds()));
   if (options.timePasses)
     driver::printTimes(c, &compiler->times(), driver::errs());
   c.diags.flush(driver::errs());
   return result;
 }
+
+} // namespace
 
 } // namespace nabla::commands
