@@ -66,10 +66,11 @@ test-asan: asan
 	@tools/install-deps.sh --data
 	$(SANITIZER_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2
 
-# Fuzzes the script front end for FUZZ_SECONDS, and the tensor-file readers
-# and the IR parser for half as long each, seeded with the repository's files.
+# Fuzzes the script front end for FUZZ_SECONDS, and the tensor-file readers,
+# the IR parser and compiled models' params loader for half as long each,
+# seeded with the repository's files.
 fuzz: asan
-	rm -rf $(ASAN_BUILD)/fuzz-corpus && mkdir -p $(ASAN_BUILD)/fuzz-corpus/{nn,files,ir}
+	rm -rf $(ASAN_BUILD)/fuzz-corpus && mkdir -p $(ASAN_BUILD)/fuzz-corpus/{nn,files,ir,params}
 	$(SANITIZER_ENV) $(ASAN_BUILD)/tests/fuzz/nabla_parser_fuzzer $(FUZZ_FLAGS) \
 	  -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/nn.dict \
 	  $(ASAN_BUILD)/fuzz-corpus/nn examples tests/errors tests/lit/ast
@@ -79,6 +80,9 @@ fuzz: asan
 	$(SANITIZER_ENV) $(ASAN_BUILD)/tests/fuzz/nabla_ir_parser_fuzzer $(FUZZ_FLAGS) \
 	  -max_total_time=$$(( $(FUZZ_SECONDS) / 2 )) \
 	  $(ASAN_BUILD)/fuzz-corpus/ir tests/fuzz/corpus/ir
+	$(SANITIZER_ENV) $(ASAN_BUILD)/tests/fuzz/nabla_model_params_fuzzer $(FUZZ_FLAGS) \
+	  -max_total_time=$$(( $(FUZZ_SECONDS) / 2 )) \
+	  $(ASAN_BUILD)/fuzz-corpus/params tests/fuzz/corpus/model_params
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -492,13 +492,9 @@ static void format_shape(char *out, size_t cap, const int64_t *dims, int rank) {
     snprintf(out + n, cap - n, "]");
 }
 
-/** Reads every param of `d` from `path` into `data` (one buffer each). */
-static int load_params(const description *d, const char *path, void **data) {
-  FILE *file = fopen(path, "rb");
-  if (!file) {
-    set_error("%s: error: cannot open the params file: %s", path, strerror(errno));
-    return 0;
-  }
+/** Reads every param of `d` from the safetensors data in `file` (named
+ * `path` in messages) into `data` (one buffer each); closes the file. */
+static int read_params(const description *d, FILE *file, const char *path, void **data) {
   unsigned char prefix[8];
   int ok = 0;
   char *header = NULL;
@@ -626,6 +622,16 @@ done:
   free(header);
   fclose(file);
   return ok;
+}
+
+/** Reads every param of `d` from the file at `path` into `data`. */
+static int load_params(const description *d, const char *path, void **data) {
+  FILE *file = fopen(path, "rb");
+  if (!file) {
+    set_error("%s: error: cannot open the params file: %s", path, strerror(errno));
+    return 0;
+  }
+  return read_params(d, file, path, data);
 }
 
 /*===----------------------------------------------------------------------===//

@@ -103,6 +103,16 @@ def main():
             check(f"accuracy {accuracy:.4f}" in printed,
                   f"classify prints predict's accuracy {accuracy:.4f}: {printed.strip()}")
     check(np.mean(np.argmax(expected, axis=1) == test_y) > 0.7, "the short training run learned")
+    # A one-example predict takes the simple matmul loops (docs/embedding.md): to rounding.
+    np.save(path("x1.npy"), test_x[:1])
+    np.save(path("y1.npy"), test_y[:1])
+    run([nabla, "predict", script, "--params", params, "--feed", "x=" + path("x1.npy"), "--out",
+         path("predict1.npy")])
+    run([os.path.join(path("native"), "classify"), params, path("x1.npy"), path("y1.npy"),
+         path("classify1.npy")])
+    one, tool = np.load(path("classify1.npy")), np.load(path("predict1.npy"))
+    check(oracle.close(one, tool, 1e-6, 1e-9),
+          f"one example: classify = nabla predict to 1e-6 ({oracle.worst_error(one, tool):.2g})")
 
     # The header is C99 and C++.
     header = path("native/fashion_mlp.h")
