@@ -105,7 +105,8 @@ std::unique_ptr<Network> Network::compile(const std::string &path, const std::st
     failure = {exitCode == driver::kUsageError ? Failure::Value : Failure::Compile, errors};
     return nullptr;
   }
-  if (!driver::sourceFunction(net->c_)) {
+  net->source_ = driver::sourceFunction(net->c_);
+  if (!net->source_) {
     failure = {Failure::Compile, path + ": error: the IR file holds no function to run\n"};
     return nullptr;
   }
@@ -116,7 +117,7 @@ std::unique_ptr<Network> Network::compile(const std::string &path, const std::st
   }
   if (options.threads > 0)
     setParallelThreads(options.threads);
-  for (const ir::Argument *arg : driver::sourceFunction(net->c_)->arguments(ir::ArgRole::Param))
+  for (const ir::Argument *arg : net->source_->arguments(ir::ArgRole::Param))
     if (!ir::concreteShape(arg->value.type.shape, {})) {
       failure = {Failure::Compile,
                  fmt::format("{}: error: param '{}' ({}) needs every size known\n", path,
@@ -148,20 +149,20 @@ std::string Network::takeDiagnostics() {
 std::vector<std::pair<std::string, const Tensor *>> Network::params() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::pair<std::string, const Tensor *>> out;
-  for (const ir::Argument *arg : driver::sourceFunction(c_)->arguments(ir::ArgRole::Param))
+  for (const ir::Argument *arg : source_->arguments(ir::ArgRole::Param))
     out.emplace_back(arg->value.name, &params_.at(arg->value.name));
   return out;
 }
 
 std::optional<DType> Network::inputDType(const std::string &name) const {
-  if (const ir::Argument *arg = driver::sourceFunction(c_)->findArgument(ir::ArgRole::Input, name))
+  if (const ir::Argument *arg = source_->findArgument(ir::ArgRole::Input, name))
     return arg->value.type.dtype;
   return std::nullopt;
 }
 
 std::string Network::inputNames() const {
   std::string names;
-  for (const ir::Argument *arg : driver::sourceFunction(c_)->arguments(ir::ArgRole::Input))
+  for (const ir::Argument *arg : source_->arguments(ir::ArgRole::Input))
     names += (names.empty() ? "" : ", ") + arg->value.name;
   return names.empty() ? "none" : names;
 }
@@ -171,7 +172,7 @@ void Network::init(uint64_t seed) {
   params_.clear();
   state_.clear();
   epochsDone_ = 0;
-  for (const ir::Argument *arg : driver::sourceFunction(c_)->arguments(ir::ArgRole::Param))
+  for (const ir::Argument *arg : source_->arguments(ir::ArgRole::Param))
     params_.emplace(arg->value.name, initialize(arg->init, arg->value.type.dtype,
                                                 *ir::concreteShape(arg->value.type.shape, {}), seed,
                                                 arg->value.name));
@@ -185,7 +186,7 @@ bool Network::load(const std::string &path, Failure &failure) {
     failure = {Failure::Value, fmt::format("{}: error: {}", path, error)};
     return false;
   }
-  driver::ArgumentLoader loader(*driver::sourceFunction(c_), c_.diags);
+  driver::ArgumentLoader loader(*source_, c_.diags);
   if (!loader.loadArguments(ir::ArgRole::Param, checkpoint->params, path)) {
     failure = {Failure::Value, takeDiagnostics()};
     return false;
@@ -207,7 +208,7 @@ bool Network::load(const std::string &path, Failure &failure) {
 bool Network::save(const std::string &path, Failure &failure) const {
   std::lock_guard<std::mutex> lock(mutex_);
   NamedTensors params, state;
-  for (const ir::Argument *arg : driver::sourceFunction(c_)->arguments(ir::ArgRole::Param))
+  for (const ir::Argument *arg : source_->arguments(ir::ArgRole::Param))
     params.emplace_back(arg->value.name, &params_.at(arg->value.name));
   for (const auto &[name, t] : state_)
     state.emplace_back(name, &t);
@@ -225,7 +226,7 @@ bool Network::save(const std::string &path, Failure &failure) const {
 
 bool Network::setParams(Arrays arrays, Failure &failure) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const ir::Function &source = *driver::sourceFunction(c_);
+  const ir::Function &source = *source_;
   for (const auto &[name, t] : arrays) {
     const ir::Argument *arg = source.findArgument(ir::ArgRole::Param, name);
     if (!arg) {
@@ -270,8 +271,7 @@ ir::Function *Network::function(cli::Command which, Failure &failure) {
                                  "train it with fit"};
       return nullptr;
     }
-    const ir::Function *source = driver::sourceFunction(c_);
-    if (!source->findResult(ir::ResultRole::Loss)) {
+    if (!source_->findResult(ir::ResultRole::Loss)) {
       failure = {Failure::Value, "step: the script has no 'loss': training needs one"};
       return nullptr;
     }

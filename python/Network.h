@@ -113,6 +113,9 @@ private:
   std::optional<std::string> text_;
   NetworkOptions options_;
   driver::Compilation c_;
+  /// The function the others derive from (@forward): read without the lock,
+  /// as it never changes once compiled, while the module gains functions.
+  const ir::Function *source_ = nullptr;
   std::unique_ptr<codegen::Compiler> compiler_;
   std::map<cli::Command, ir::Function *> functions_;
   std::map<std::string, Tensor> params_, state_;
