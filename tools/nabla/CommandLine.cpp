@@ -39,7 +39,8 @@ const std::vector<CommandInfo> &commands() {
        "train SCRIPT [--data NAME=FILE ...] [--test NAME=FILE ...] [--epochs N] [--batch N]\n"
        "             [--lr X] [--seed S] [--init P] [--save P] [--metrics CSV] [--plot SVG]\n"
        "             [--quiet]\n"
-       "                               train with the script's settings; options override them"},
+       "                               train with the script's settings; options override them\n"
+       "                               (under mpirun -np N: data-parallel over N ranks)"},
       {Command::Predict, "predict",
        "predict SCRIPT --params P --feed NAME=FILE ... --out O\n"
        "                               forward only: write the outputs (.npy or safetensors)"},
