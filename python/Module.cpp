@@ -202,6 +202,35 @@ PYBIND11_MODULE(_nabla, m) {
 
   py::class_<Network>(m, "Network", "A compiled script with its params and optimizer state.")
       .def_property_readonly(
+          "inputs",
+          [](const Network &net) {
+            py::dict out;
+            for (const auto &[name, type] : net.inputTypes())
+              out[py::str(name)] = type;
+            return out;
+          },
+          "dict: input name -> its type as the script declares it (\"f32[B, 784]\")")
+      .def_property_readonly(
+          "outputs",
+          [](const Network &net) {
+            py::dict out;
+            for (const auto &[name, type] : net.outputTypes())
+              out[py::str(name)] = type;
+            return out;
+          },
+          "dict: output name -> its type")
+      .def("__repr__",
+           [](const Network &net) {
+             std::string inputs, outputs;
+             for (const auto &[name, type] : net.inputTypes())
+               inputs += (inputs.empty() ? "" : ", ") + name + ": " + type;
+             for (const auto &[name, type] : net.outputTypes())
+               outputs += (outputs.empty() ? "" : ", ") + name + ": " + type;
+             return fmt::format("<nabla.Network {}: inputs {}; outputs {}>", net.path(),
+                                inputs.empty() ? "none" : inputs,
+                                outputs.empty() ? "none" : outputs);
+           })
+      .def_property_readonly(
           "params",
           [](const Network &net) {
             py::dict out;

@@ -167,6 +167,21 @@ std::string Network::inputNames() const {
   return names.empty() ? "none" : names;
 }
 
+std::vector<std::pair<std::string, std::string>> Network::inputTypes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const ir::Argument *arg : source_->arguments(ir::ArgRole::Input))
+    out.emplace_back(arg->value.name, arg->value.type.str());
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Network::outputTypes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const ir::Result &r : source_->results)
+    if (r.role == ir::ResultRole::Output)
+      out.emplace_back(r.name, r.value->type.str());
+  return out;
+}
+
 void Network::init(uint64_t seed) {
   std::lock_guard<std::mutex> lock(mutex_);
   params_.clear();

@@ -70,6 +70,12 @@ public:
   std::optional<DType> inputDType(const std::string &name) const;
   /// "x, y": the script's inputs, for messages.
   std::string inputNames() const;
+  /// Each input's and each output's name and type ("f32[B, 784]"), in
+  /// declaration order.
+  std::vector<std::pair<std::string, std::string>> inputTypes() const;
+  std::vector<std::pair<std::string, std::string>> outputTypes() const;
+  /// The script's path (or the name given to its text).
+  const std::string &path() const { return path_; }
 
   /// Params from their initializers as `nabla train --seed` draws them;
   /// the optimizer starts afresh.

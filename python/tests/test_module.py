@@ -77,6 +77,14 @@ def _write_xy(tmp_path):
     return True
 
 
+def test_inputs_outputs_repr(mlp_file):
+    net = nabla.compile(mlp_file)
+    assert net.inputs == {"x": "f32[B, 4]", "y": "i32[B]"}
+    assert net.outputs == {"probs": "f32[B, 3]"}
+    assert repr(net) == (f"<nabla.Network {mlp_file}: inputs x: f32[B, 4], y: i32[B]; "
+                         "outputs probs: f32[B, 3]>")
+
+
 def test_set_dtype_threads_cpu():
     net = nabla.compile_source(MLP, name="mlp.nn", set={"H": 5}, dtype="f64", threads=1,
                                cpu="x86-64-v3")
