@@ -6,7 +6,9 @@
  * bytes, it must accept them or set an error, never crash, read out of
  * bounds or allocate what a forged header asks for.
  *===----------------------------------------------------------------------===*/
+#ifndef _GNU_SOURCE /* fmemopen; the build may define it already */
 #define _GNU_SOURCE
+#endif
 #include "runtime/aot/ModelRuntime.c"
 
 static const char kModel[] = "tile 1\nfixed 1\narena 64\nthreads 1\nflush 0\n"
