@@ -8,6 +8,8 @@
 #include "frontend/Lower.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
+#include "ir/Interpreter.h"
+#include "ir/Shapes.h"
 #include "ir/Verifier.h"
 #include "passes/Adjoint.h"
 #include "passes/OptimizerUpdate.h"
@@ -108,6 +110,85 @@ TEST(OptimizerUpdate, StateAndResultsPerOptimizer) {
     }
     EXPECT_EQ(updates, 2u);
     EXPECT_EQ(states, e.state.size());
+  }
+}
+
+/// Runs `fn` on the interpreter with arguments found by name.
+std::vector<Tensor> runByName(const Function &fn, const std::map<std::string, Tensor> &values,
+                              DiagnosticEngine &diags) {
+  std::vector<const Tensor *> args;
+  for (const auto &a : fn.args)
+    args.push_back(&values.at(a->value.name));
+  auto results = Interpreter(diags).run(fn, args, {{"B", 4}});
+  EXPECT_TRUE(results);
+  return results ? std::move(*results) : std::vector<Tensor>{};
+}
+
+// The update alone (what data-parallel ranks apply to summed gradients) on
+// the gradients of @train_step computes exactly what the fused update does.
+TEST(OptimizerUpdate, ApplyingGivenGradientsEqualsTheFusedUpdate) {
+  using Kind = OptimizerConfig::Kind;
+  OptimizerConfig momentum, adam, adamw, rmsprop;
+  momentum.kind = Kind::Sgd;
+  momentum.momentum = 0.9;
+  momentum.weightDecay = 0.01;
+  adam.kind = Kind::Adam;
+  adamw.kind = Kind::AdamW;
+  adamw.weightDecay = 0.1;
+  rmsprop.kind = Kind::RmsProp;
+  for (const OptimizerConfig &config : {momentum, adam, adamw, rmsprop}) {
+    auto c = compile();
+    Function *fused = passes::appendOptimizer(*c->module, *c->trainStep, config, c->diags);
+    Function *apply =
+        passes::applyGradients(*c->module, *c->trainStep, config, c->diags, "apply_gradients");
+    ASSERT_TRUE(fused && apply);
+    EXPECT_TRUE(verify(*apply, c->diags, "test"));
+    EXPECT_EQ(argumentNames(*apply, ArgRole::Input),
+              (std::vector<std::string>{"grad.W", "grad.b"}));
+    EXPECT_EQ(argumentNames(*apply, ArgRole::State), argumentNames(*fused, ArgRole::State));
+    // Values: inputs, params and state (as after a few steps) from a seed.
+    std::map<std::string, Tensor> values;
+    uint64_t seed = 7;
+    for (const auto &a : fused->args) {
+      std::vector<int64_t> shape = a->value.type.shape.empty() ? std::vector<int64_t>{}
+                                   : a->value.name == "x"      ? std::vector<int64_t>{4, 3}
+                                   : a->value.name == "y"      ? std::vector<int64_t>{4}
+                                                          : *concreteShape(a->value.type.shape, {});
+      Tensor t(a->value.type.dtype, shape);
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        double u = double(seed >> 11) / double(1ull << 53);
+        t.set(i, a->value.name == "y"      ? double(int(u * 2))
+                 : a->value.name == "step" ? 3.0
+                 : a->value.name.rfind("exp_avg_sq", 0) == 0 ||
+                         a->value.name.rfind("square_avg", 0) == 0
+                     ? u
+                     : 2 * u - 1);
+      }
+      values.emplace(a->value.name, std::move(t));
+    }
+    std::vector<Tensor> expected = runByName(*fused, values, c->diags);
+    std::vector<Tensor> grads = runByName(*c->trainStep, values, c->diags);
+    for (size_t i = 0; i < c->trainStep->results.size(); ++i)
+      if (c->trainStep->results[i].role == ResultRole::Grad)
+        values.emplace(passes::kGradInputPrefix + c->trainStep->results[i].name,
+                       std::move(grads[i]));
+    std::vector<Tensor> actual = runByName(*apply, values, c->diags);
+    size_t compared = 0;
+    for (size_t i = 0; i < apply->results.size(); ++i) {
+      const Result &r = apply->results[i];
+      if (r.role != ResultRole::Update && r.role != ResultRole::State)
+        continue;
+      for (size_t k = 0; k < fused->results.size(); ++k)
+        if (fused->results[k].role == r.role && fused->results[k].name == r.name) {
+          ++compared;
+          ASSERT_EQ(actual[i].numel(), expected[k].numel());
+          for (int64_t e = 0; e < actual[i].numel(); ++e)
+            EXPECT_EQ(actual[i].get(e), expected[k].get(e))
+                << optimizerName(config.kind) << " " << r.name << "[" << e << "]";
+        }
+    }
+    EXPECT_EQ(compared, 2 + argumentNames(*fused, ArgRole::State).size());
   }
 }
 
