@@ -179,6 +179,13 @@ Gemm plan(int64_t batches, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bo
     g.panelsPerBlock = ceilDiv(g.panels, ceilDiv(g.nBlocks, multiple) * multiple);
     g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
   }
+  // Too few tasks: cut the columns finer before cutting the rows. Every
+  // task of a column block packs its block of B, so row blocks would pack
+  // each block of B once per row block; A is packed once for all tasks.
+  if (blocked && batches * g.nBlocks < kMinTasks && g.panels >= kMinTasks) {
+    g.panelsPerBlock = ceilDiv(g.panels, ceilDiv(kMinTasks, batches));
+    g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
+  }
   g.nc = g.panelsPerBlock * g.nr;
 
   // Row blocks when batches and column blocks are too few tasks. B is
