@@ -3,11 +3,11 @@
 #include "codegen/MemoryPlan.h"
 #include "codegen/ModelRuntimeBitcode.h"
 #include "codegen/ModuleEmitter.h"
+#include "codegen/ObjectCompiler.h"
 
 #include <fmt/format.h>
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/IR/IRBuilder.h>
-#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Linker/Linker.h>
@@ -26,11 +26,9 @@ namespace {
 /// kernels' aligned loads of params allow.
 constexpr size_t kParamAlignment = 64;
 
-/// The names the object exports.
-std::vector<std::string> exportedNames(const std::string &prefix) {
-  return {prefix + "_create", prefix + "_predict", prefix + "_destroy", prefix + "_error",
-          prefix + "_set_threads"};
-}
+/// The C API: PREFIX_<name> calls the runtime's nabla_aot_<name>, and is
+/// all the object exports.
+constexpr const char *kApiFunctions[] = {"create", "predict", "destroy", "error", "set_threads"};
 
 /// "file.nn:3:7" (or the op's name alone without a position).
 std::string describeOp(const ir::Op &op, const SourceManager &sources) {
@@ -131,11 +129,10 @@ bool defineAPI(llvm::Module &m, const AheadOfTimeModel &model, const std::string
   const std::string &p = model.prefix;
   llvm::Function *step = m.getFunction(p + "_step");
   std::map<std::string, llvm::Function *> runtime;
-  for (const char *name : {"nabla_aot_create", "nabla_aot_predict", "nabla_aot_destroy",
-                           "nabla_aot_error", "nabla_aot_set_threads"}) {
-    runtime[name] = m.getFunction(name);
+  for (const char *name : kApiFunctions) {
+    runtime[name] = m.getFunction(std::string("nabla_aot_") + name);
     if (!runtime[name]) {
-      error = fmt::format("the runtime has no {}", name);
+      error = fmt::format("the runtime has no nabla_aot_{}", name);
       return false;
     }
   }
@@ -148,34 +145,32 @@ bool defineAPI(llvm::Module &m, const AheadOfTimeModel &model, const std::string
                           ? llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0))
                           : static_cast<llvm::Value *>(
                                 constantBytes(m, embedded, false, p + "_params", kParamAlignment));
-  defineFunction(
-      m, p + "_create", llvm::FunctionType::get(ptr, {ptr}, false),
-      [&](llvm::IRBuilder<> &b, llvm::Function *f) {
-        return b.CreateCall(runtime["nabla_aot_create"], {text, data, step, f->getArg(0)});
-      });
+  defineFunction(m, p + "_create", llvm::FunctionType::get(ptr, {ptr}, false),
+                 [&](llvm::IRBuilder<> &b, llvm::Function *f) {
+                   return b.CreateCall(runtime["create"], {text, data, step, f->getArg(0)});
+                 });
   std::vector<llvm::Type *> predictParams = {ptr, i64};
   predictParams.insert(predictParams.end(), pointers, ptr);
-  defineFunction(
-      m, p + "_predict", llvm::FunctionType::get(i32, predictParams, false),
-      [&](llvm::IRBuilder<> &b, llvm::Function *f) {
-        llvm::Value *array =
-            b.CreateAlloca(llvm::ArrayType::get(ptr, std::max<size_t>(1, pointers)));
-        for (size_t i = 0; i < pointers; ++i)
-          b.CreateStore(f->getArg(unsigned(i + 2)), b.CreateConstInBoundsGEP1_64(ptr, array, i));
-        return b.CreateCall(runtime["nabla_aot_predict"], {f->getArg(0), f->getArg(1), array});
-      });
+  defineFunction(m, p + "_predict", llvm::FunctionType::get(i32, predictParams, false),
+                 [&](llvm::IRBuilder<> &b, llvm::Function *f) {
+                   llvm::Value *array =
+                       b.CreateAlloca(llvm::ArrayType::get(ptr, std::max<size_t>(1, pointers)));
+                   for (size_t i = 0; i < pointers; ++i)
+                     b.CreateStore(f->getArg(unsigned(i + 2)),
+                                   b.CreateConstInBoundsGEP1_64(ptr, array, i));
+                   return b.CreateCall(runtime["predict"], {f->getArg(0), f->getArg(1), array});
+                 });
   defineFunction(m, p + "_destroy", llvm::FunctionType::get(voidType, {ptr}, false),
                  [&](llvm::IRBuilder<> &b, llvm::Function *f) {
-                   b.CreateCall(runtime["nabla_aot_destroy"], {f->getArg(0)});
+                   b.CreateCall(runtime["destroy"], {f->getArg(0)});
                    return nullptr;
                  });
-  defineFunction(m, p + "_error", llvm::FunctionType::get(ptr, {}, false),
-                 [&](llvm::IRBuilder<> &b, llvm::Function *) {
-                   return b.CreateCall(runtime["nabla_aot_error"], {});
-                 });
+  defineFunction(
+      m, p + "_error", llvm::FunctionType::get(ptr, {}, false),
+      [&](llvm::IRBuilder<> &b, llvm::Function *) { return b.CreateCall(runtime["error"], {}); });
   defineFunction(m, p + "_set_threads", llvm::FunctionType::get(i32, {i32}, false),
                  [&](llvm::IRBuilder<> &b, llvm::Function *f) {
-                   return b.CreateCall(runtime["nabla_aot_set_threads"], {f->getArg(0)});
+                   return b.CreateCall(runtime["set_threads"], {f->getArg(0)});
                  });
   return true;
 }
@@ -226,8 +221,9 @@ std::optional<std::string> compileAheadOfTime(const ir::Function &fn, const Ahea
   size_t pointers = fn.arguments(ir::ArgRole::Input).size() + fn.results.size();
   if (!linkRuntime(*m, error) || !defineAPI(*m, model, description, embedded, pointers, error))
     return std::nullopt;
-  std::vector<std::string> exported = exportedNames(model.prefix);
-  std::set<std::string> keep(exported.begin(), exported.end());
+  std::set<std::string> keep;
+  for (const char *name : kApiFunctions)
+    keep.insert(model.prefix + "_" + name);
   llvm::internalizeModule(
       *m, [&](const llvm::GlobalValue &gv) { return keep.count(gv.getName().str()) > 0; });
   std::string broken;
@@ -236,15 +232,7 @@ std::optional<std::string> compileAheadOfTime(const ir::Function &fn, const Ahea
     error = "invalid LLVM IR: " + broken;
     return std::nullopt;
   }
-  llvm::SmallVector<char, 0> bytes;
-  llvm::raw_svector_ostream os(bytes);
-  llvm::legacy::PassManager passes;
-  if (tm->addPassesToEmitFile(passes, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-    error = "the target cannot emit object files";
-    return std::nullopt;
-  }
-  passes.run(*m);
-  return std::string(bytes.begin(), bytes.end());
+  return emitMachineCode(*m, *tm, false, error);
 }
 
 } // namespace nabla::codegen

@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 #include <llvm/Config/llvm-config.h>
 #include <llvm/IR/AssemblyAnnotationWriter.h>
-#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/FormattedStream.h>
@@ -317,21 +316,19 @@ std::optional<std::string> Compiler::assembly(const ir::Function &fn,
                                 kernels, tm, diags);
   if (!module)
     return std::nullopt;
-  llvm::SmallString<0> code;
-  llvm::raw_svector_ostream os(code);
-  llvm::legacy::PassManager passes;
-  if (tm->addPassesToEmitFile(passes, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
-    diags.error({}, "internal error: the target cannot emit assembly");
+  std::string error;
+  std::optional<std::string> code = emitMachineCode(*module, *tm, true, error);
+  if (!code) {
+    diags.error({}, "internal error: {}", error);
     return std::nullopt;
   }
-  passes.run(*module);
   // Annotate each kernel's label with its op.
   std::map<std::string, std::string> descriptions;
   for (const KernelInfo &k : kernels)
     descriptions[k.name + ":"] = k.description;
   std::string out = fmt::format("# @{} for {}, -O{}, {}\n", fn.name, describeBindings(bindings),
                                 options_.optLevel, options_.target.cpu);
-  llvm::StringRef rest = code.str();
+  llvm::StringRef rest = *code;
   while (!rest.empty()) {
     auto [line, tail] = rest.split('\n');
     auto it = descriptions.find(line.trim().str());

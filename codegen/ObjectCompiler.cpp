@@ -37,20 +37,28 @@ struct Job {
     nabla::codegen::runLLVMPipeline(m, *tm, optLevel);
     optimize = secondsSince(start);
     start = std::chrono::steady_clock::now();
-    llvm::SmallVector<char, 0> bytes;
-    llvm::raw_svector_ostream os(bytes);
-    llvm::legacy::PassManager passes;
-    if (tm->addPassesToEmitFile(passes, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-      error = "the target cannot emit object files";
-      return;
-    }
-    passes.run(m);
-    object.assign(bytes.begin(), bytes.end());
+    if (std::optional<std::string> code = emitMachineCode(m, *tm, false, error))
+      object = std::move(*code);
     machineCode = secondsSince(start);
   }
 };
 
 } // namespace
+
+std::optional<std::string> emitMachineCode(llvm::Module &m, llvm::TargetMachine &tm, bool assembly,
+                                           std::string &error) {
+  llvm::SmallVector<char, 0> bytes;
+  llvm::raw_svector_ostream os(bytes);
+  llvm::legacy::PassManager passes;
+  if (tm.addPassesToEmitFile(passes, os, nullptr,
+                             assembly ? llvm::CodeGenFileType::AssemblyFile
+                                      : llvm::CodeGenFileType::ObjectFile)) {
+    error = assembly ? "the target cannot emit assembly" : "the target cannot emit object files";
+    return std::nullopt;
+  }
+  passes.run(m);
+  return std::string(bytes.begin(), bytes.end());
+}
 
 std::optional<std::vector<std::string>> compileToObjects(std::vector<ModuleUnit> &units,
                                                          int optLevel, const Target &target,

@@ -9,6 +9,7 @@
 namespace llvm {
 class LLVMContext;
 class Module;
+class TargetMachine;
 } // namespace llvm
 
 namespace nabla::codegen {
@@ -26,6 +27,12 @@ struct ModuleUnit {
 struct ObjectTimes {
   double optimize = 0, machineCode = 0;
 };
+
+/// The machine code of `m` (already optimized) as a relocatable object
+/// file, or as assembly text; nothing (and `error` set) when the target
+/// cannot emit it.
+std::optional<std::string> emitMachineCode(llvm::Module &m, llvm::TargetMachine &tm, bool assembly,
+                                           std::string &error);
 
 /// Optimizes each module at -O`optLevel` and emits it as a relocatable
 /// object for `target`, one thread per module. Nothing (and `error` set) on

@@ -152,6 +152,20 @@ Arrays arraysOf(const Network &net, const py::object &dict, const char *what,
   return arrays;
 }
 
+/// name -> type pairs as a dict, and as "a: f32[B], b: i32[B]".
+py::dict typesDict(const std::vector<std::pair<std::string, std::string>> &types) {
+  py::dict out;
+  for (const auto &[name, type] : types)
+    out[py::str(name)] = type;
+  return out;
+}
+std::string typesText(const std::vector<std::pair<std::string, std::string>> &types) {
+  std::string text;
+  for (const auto &[name, type] : types)
+    text += (text.empty() ? "" : ", ") + name + ": " + type;
+  return text.empty() ? "none" : text;
+}
+
 /// A scalar result as a Python float, any other as an array.
 py::object resultObject(Tensor t) {
   if (t.rank() == 0)
@@ -202,33 +216,15 @@ PYBIND11_MODULE(_nabla, m) {
 
   py::class_<Network>(m, "Network", "A compiled script with its params and optimizer state.")
       .def_property_readonly(
-          "inputs",
-          [](const Network &net) {
-            py::dict out;
-            for (const auto &[name, type] : net.inputTypes())
-              out[py::str(name)] = type;
-            return out;
-          },
+          "inputs", [](const Network &net) { return typesDict(net.inputTypes()); },
           "dict: input name -> its type as the script declares it (\"f32[B, 784]\")")
       .def_property_readonly(
-          "outputs",
-          [](const Network &net) {
-            py::dict out;
-            for (const auto &[name, type] : net.outputTypes())
-              out[py::str(name)] = type;
-            return out;
-          },
+          "outputs", [](const Network &net) { return typesDict(net.outputTypes()); },
           "dict: output name -> its type")
       .def("__repr__",
            [](const Network &net) {
-             std::string inputs, outputs;
-             for (const auto &[name, type] : net.inputTypes())
-               inputs += (inputs.empty() ? "" : ", ") + name + ": " + type;
-             for (const auto &[name, type] : net.outputTypes())
-               outputs += (outputs.empty() ? "" : ", ") + name + ": " + type;
              return fmt::format("<nabla.Network {}: inputs {}; outputs {}>", net.path(),
-                                inputs.empty() ? "none" : inputs,
-                                outputs.empty() ? "none" : outputs);
+                                typesText(net.inputTypes()), typesText(net.outputTypes()));
            })
       .def_property_readonly(
           "params",

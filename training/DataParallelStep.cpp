@@ -106,9 +106,11 @@ bool DataParallelStep::operator()(int64_t n, const ir::SymbolBindings &bindings,
   // 1. This rank's loss, metrics and gradients, the gradients straight into
   //    the buffer (zeros without rows).
   if (count > 0) {
-    takeRows(begin, count, args);
-    for (auto &[name, t] : rows_)
-      byName[name] = &t;
+    if (count < n) { // one rank alone reads the batch in place
+      takeRows(begin, count, args);
+      for (auto &[name, t] : rows_)
+        byName[name] = &t;
+    }
     ir::SymbolBindings local = bindings;
     if (!batchSymbol_.empty())
       local[batchSymbol_] = count;

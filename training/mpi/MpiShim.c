@@ -24,27 +24,26 @@ int nabla_mpi_init(int *rank, int *size) {
   return 0;
 }
 
-/* Replaces data[0, count) on every rank by its sum over the ranks. */
-int nabla_mpi_sum_f32(float *data, int64_t count) {
-  for (int64_t done = 0; done < count;) { /* MPI counts are ints */
+/* Replaces the `count` values of `type` (`size` bytes each) at `data`, on
+ * every rank, by their sums over the ranks. MPI counts are ints: the
+ * values go in parts. */
+static int sum(void *data, int64_t count, MPI_Datatype type, size_t size) {
+  for (int64_t done = 0; done < count;) {
     int part = count - done > INT32_MAX ? INT32_MAX : (int)(count - done);
-    if (MPI_Allreduce(MPI_IN_PLACE, data + done, part, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
+    if (MPI_Allreduce(MPI_IN_PLACE, (char *)data + (size_t)done * size, part, type, MPI_SUM,
+                      MPI_COMM_WORLD) != MPI_SUCCESS)
       return 1;
     done += part;
   }
   return 0;
 }
 
+int nabla_mpi_sum_f32(float *data, int64_t count) {
+  return sum(data, count, MPI_FLOAT, sizeof(float));
+}
+
 int nabla_mpi_sum_f64(double *data, int64_t count) {
-  for (int64_t done = 0; done < count;) {
-    int part = count - done > INT32_MAX ? INT32_MAX : (int)(count - done);
-    if (MPI_Allreduce(MPI_IN_PLACE, data + done, part, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
-      return 1;
-    done += part;
-  }
-  return 0;
+  return sum(data, count, MPI_DOUBLE, sizeof(double));
 }
 
 /* Ends every rank of the job with `code`. */
