@@ -118,7 +118,8 @@ llvm::Value *emitScalar(KernelBuilder &k, const ir::Op &op, const std::vector<ll
   case ir::OpFamily::MatMul:
   case ir::OpFamily::Neural:
   case ir::OpFamily::Convolution:
-  case ir::OpFamily::Pooling: break;
+  case ir::OpFamily::Pooling:
+  case ir::OpFamily::Loop: break;
   }
   assert(false && "not an element-wise op");
   return nullptr;

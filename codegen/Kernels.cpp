@@ -1,5 +1,7 @@
 #include "codegen/Kernels.h"
 
+#include <cassert>
+
 namespace nabla::codegen {
 
 using ir::OpKind;
@@ -17,6 +19,9 @@ void emitKernel(KernelBuilder &k) {
   case ir::OpFamily::Neural: emitNeural(k); break;
   case ir::OpFamily::Convolution: emitConvolution(k); break;
   case ir::OpFamily::Pooling: emitPooling(k); break;
+  case ir::OpFamily::Loop: // the module emitter runs loops (codegen/LoopKernels.h)
+    assert(false && "a loop op reached the kernel emitter");
+    break;
   }
   k.b.CreateRetVoid();
 }

@@ -1,7 +1,9 @@
 #include "codegen/MemoryPlan.h"
 
 #include "codegen/Kernels.h"
+#include "codegen/LoopKernels.h"
 #include "ir/Groups.h"
+#include "ir/Loops.h"
 #include "runtime/Tensor.h"
 
 #include <algorithm>
@@ -109,18 +111,25 @@ struct MemoryPlan::Work {
   std::unordered_map<const Value *, size_t> kernelOf; ///< the kernel that computes a value
   std::unordered_map<const Value *, size_t> lastUse;  ///< the last kernel that reads a value
   std::unordered_set<const Value *> readOutside;      ///< values read by another kernel
+  const SymbolBindings *bindings = nullptr;
+  std::string error; ///< set when a loop's body cannot be planned
 };
 
 std::optional<MemoryPlan> MemoryPlan::plan(const Function &fn, const SymbolBindings &bindings,
                                            const Target &target, std::string &error) {
   MemoryPlan plan;
   Work work;
+  work.bindings = &bindings;
   if (!plan.placeValues(fn, bindings, error))
     return std::nullopt;
   plan.formKernels(fn, work);
   plan.findReaders(fn, work);
   plan.chooseStored(work);
   plan.allocate(target, work);
+  if (!work.error.empty()) {
+    error = work.error;
+    return std::nullopt;
+  }
   std::string limitError;
   if (!checkAllocation(DType::F32, {int64_t(plan.arenaBytes_ / 4)}, limitError)) {
     error = "the step's working memory: " + limitError;
@@ -165,7 +174,9 @@ void MemoryPlan::formKernels(const Function &fn, Work &work) {
   // A run of ops of one group, or one op.
   for (size_t i = 0; i < fn.ops.size(); ++i) {
     const Op &op = *fn.ops[i];
-    bool joins = op.group >= 0 && i > 0 && fn.ops[i - 1]->group == op.group;
+    // The parts of one backward loop run as one kernel too (ir/Loops.h).
+    bool joins = i > 0 && ((op.group >= 0 && fn.ops[i - 1]->group == op.group) ||
+                           partsOfOneLoop(*fn.ops[i - 1], op));
     if (!joins) {
       KernelPlan k;
       k.firstOp = i;
@@ -208,7 +219,8 @@ void MemoryPlan::findReaders(const Function &fn, Work &work) {
 
 void MemoryPlan::chooseStored(const Work &work) {
   for (size_t k = 0; k < work.kernelOps.size(); ++k) {
-    bool grouped = work.kernelOps[k].size() > 1;
+    bool grouped =
+        work.kernelOps[k].size() > 1 && familyOf(work.kernelOps[k][0]->kind) != OpFamily::Loop;
     for (const Op *op : work.kernelOps[k]) {
       ValueLayout &l = values_.at(&op->result);
       if (l.place == Place::Result || work.readOutside.count(&op->result) || !grouped)
@@ -235,7 +247,11 @@ void MemoryPlan::allocate(const Target &target, Work &work) {
     for (const Value *v : first.operands)
       operandShapes.push_back(values_.at(v).shape);
     size_t scratch = 0;
-    if (ops.size() == 1 || canAnchorGroup(first))
+    if (familyOf(first.kind) == OpFamily::Loop) {
+      std::optional<size_t> bytes =
+          loopScratchBytes(ops, operandShapes, *work.bindings, target, work.error);
+      scratch = bytes.value_or(0);
+    } else if (ops.size() == 1 || canAnchorGroup(first))
       scratch = scratchBytesFor(first, operandShapes, values_.at(&first.result), target);
     if (ops.size() > 1 && canAnchorGroup(first) &&
         values_.at(&first.result).place == Place::Register) {
@@ -247,10 +263,12 @@ void MemoryPlan::allocate(const Target &target, Work &work) {
         scratch = kernel.anchorRowsOffset + values_.at(&first.result).bytes;
       }
     }
-    if (scratch) {
-      kernel.scratchBytes = scratch;
+    // A loop's results outlive its (large) scratch: placed first, they do
+    // not land above the hole the scratch leaves.
+    bool loop = familyOf(first.kind) == OpFamily::Loop;
+    kernel.scratchBytes = scratch;
+    if (scratch && !loop)
       kernel.scratchOffset = arena.allocate(scratch);
-    }
     // In place: element-wise kernels only, over inputs that die here.
     bool elementwise = hasTrait(first.kind, kElementwise) || first.kind == OpKind::Constant ||
                        first.kind == OpKind::DimSize || first.kind == OpKind::Broadcast ||
@@ -284,6 +302,8 @@ void MemoryPlan::allocate(const Target &target, Work &work) {
       buffers_.push_back(buffer);
       freeAfter[buffer.lastKernel].push_back(v);
     }
+    if (scratch && loop)
+      kernel.scratchOffset = arena.allocate(scratch);
     if (scratch)
       arena.release(kernel.scratchOffset, scratch);
     for (const Value *v : freeAfter[k]) {

@@ -1,6 +1,7 @@
 #include "codegen/ModuleEmitter.h"
 #include "codegen/FusedKernels.h"
 #include "codegen/Kernels.h"
+#include "codegen/LoopKernels.h"
 #include "codegen/Target.h"
 #include "ir/Printer.h"
 
@@ -200,7 +201,10 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
     bool grouped = kernel.opCount > 1;
     std::string name = prefix + infos[u].name;
     KernelParams params = paramsOf(kernel);
-    auto [same, isNew] = emitted.emplace(kernelKey(fn, kernel, params, plan), name);
+    bool isLoop = first.info().family == ir::OpFamily::Loop;
+    // A loop's kernel holds its body's code: each is its own.
+    auto [same, isNew] = emitted.emplace(
+        isLoop ? fmt::format("loop {}", u) : kernelKey(fn, kernel, params, plan), name);
     if (!isNew) {
       llvm::Function *existing = m->getFunction(same->second);
       if (!existing) { // defined in another module: declared in the entry's
@@ -227,7 +231,18 @@ void emitModules(const ir::Function &fn, const MemoryPlan &plan, const ir::Symbo
       pointers[value] = pointers.at(input);
     llvm::Value *scratch = kernelFn->getArg(unsigned(params.values.size()));
     llvm::Value *status = kernelFn->getArg(unsigned(params.values.size() + 1));
-    if (grouped) {
+    if (isLoop) {
+      LoopKernel loop;
+      for (size_t i = 0; i < kernel.opCount; ++i)
+        loop.ops.push_back(fn.ops[kernel.firstOp + i].get());
+      for (const ir::Value *v : first.operands)
+        loop.buffers[v] = pointers.at(v);
+      for (const ir::Op *op : loop.ops)
+        loop.buffers[&op->result] = pointers.at(&op->result);
+      loop.scratch = scratch;
+      loop.prefix = name + "_";
+      emitLoopKernel(kernelFn, loop, plan, bindings, target);
+    } else if (grouped) {
       GroupKernel group;
       for (size_t i = 0; i < kernel.opCount; ++i) {
         group.ops.push_back(fn.ops[kernel.firstOp + i].get());

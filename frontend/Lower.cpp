@@ -2,6 +2,7 @@
 #include "ir/Builder.h"
 #include "passes/Adjoint.h"
 
+#include <algorithm>
 #include <cassert>
 #include <optional>
 #include <unordered_map>
@@ -29,6 +30,9 @@ private:
   bool lowerNode(const Node &n);
   Value *lowerOp(const Node &n);
   Value *lowerMatMul(const Node &n);
+  /// A scan op whose body function holds the nodes f computed (Sema's
+  /// expansion of f on placeholders), lowered on their own.
+  Value *lowerScan(const Node &n);
 
   const Program &program_;
   DiagnosticEngine &diags_;
@@ -92,6 +96,66 @@ Value *Lowering::lowerMatMul(const Node &n) {
                    TensorType{dt, shapeC});
   }
   return b_->reshape(c, n.type.shape);
+}
+
+Value *Lowering::lowerScan(const Node &n) {
+  const NodeAttrs &na = n.attrs;
+  std::vector<Value *> operands;
+  for (const Node *o : n.operands)
+    operands.push_back(operand(o));
+
+  // The body's arguments: the placeholders f was expanded on, then the
+  // values it captured, each named once.
+  auto body = std::make_shared<Function>("body");
+  std::unordered_map<const Node *, Value *> bodyValues;
+  std::unordered_set<std::string> names;
+  for (size_t i = 0; i < n.operands.size(); ++i) {
+    const Node *p = i < na.bodyArgs.size() ? na.bodyArgs[i] : n.operands[i];
+    std::string name = p->name.empty() ? "c" : p->name;
+    for (int k = 1; !names.insert(name).second; ++k)
+      name = (p->name.empty() ? "c" : p->name) + "." + std::to_string(k);
+    bodyValues[p] = &body->addArgument(ArgRole::Input, name, p->type, p->loc)->value;
+  }
+  // The nodes f computed from them, in creation order.
+  std::unordered_set<const Node *> inside;
+  std::vector<const Node *> stack = {na.bodyResult};
+  while (!stack.empty()) {
+    const Node *v = stack.back();
+    stack.pop_back();
+    if (bodyValues.count(v) || v->kind != Node::Kind::Op || !inside.insert(v).second)
+      continue;
+    for (const Node *o : v->operands)
+      stack.push_back(o);
+  }
+  std::vector<const Node *> ordered(inside.begin(), inside.end());
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Node *a, const Node *b) { return a->id < b->id; });
+
+  Function *outer = fn_;
+  std::unordered_map<const Node *, Value *> outerValues = std::move(values_);
+  values_ = std::move(bodyValues);
+  fn_ = body.get();
+  b_.emplace(*fn_);
+  bool ok = true;
+  for (const Node *v : ordered)
+    if (!(ok = lowerNode(*v)))
+      break;
+  if (ok) {
+    b_->setLoc(na.bodyResult->loc);
+    body->addResult(ResultRole::Output, "h", operand(na.bodyResult));
+  }
+  fn_ = outer;
+  values_ = std::move(outerValues);
+  b_.emplace(*fn_);
+  b_->setLoc(n.loc);
+  if (!ok)
+    return nullptr;
+
+  Attrs a;
+  a.axis = na.axis;
+  a.reverse = na.reverse;
+  a.body = std::move(body);
+  return b_->create(OpKind::Scan, operands, n.type, a);
 }
 
 Value *Lowering::lowerOp(const Node &n) {
@@ -259,7 +323,7 @@ Value *Lowering::lowerOp(const Node &n) {
   case B::Grad:        // the adjoint pass's sweep from f, appended here
     return passes::gradientOf(*fn_, operand(n.operands[0]), values_.at(n.operands[1]), n.loc,
                               diags_);
-  case B::Scan: break; // expanded by Sema: no node is a scan
+  case B::Scan: return lowerScan(n);
   case B::BceWithLogits:
     return b_->create(OpKind::BceWithLogits, {operand(n.operands[0]), operand(n.operands[1])},
                       n.type);
@@ -295,6 +359,7 @@ bool Lowering::lowerNode(const Node &n) {
     return true;
   }
   case Node::Kind::Constant: return true; // created where it is used, at the shape it is used at
+  case Node::Kind::BodyArg: return true;  // a scan's body argument, made with the body
   case Node::Kind::Op: {
     Value *v = lowerOp(n);
     if (!v)

@@ -21,6 +21,8 @@
 
 namespace nabla {
 
+struct Node;
+
 /// Compile-time arguments of a node; each op reads the fields it uses.
 struct NodeAttrs {
   std::vector<int64_t> axes;  ///< reductions: sorted, non-negative
@@ -35,10 +37,18 @@ struct NodeAttrs {
   /// index: per axis of the operand, the first position taken and how many
   /// (-1: the whole axis); `axes` lists the axes an integer removed.
   std::vector<int64_t> starts, lengths;
+  /// scan: visit the last step first.
+  bool reverse = false;
+  /// scan: the BodyArg nodes f was expanded on (the state, the slice, each
+  /// tensor extra), and the state f returns, computed from them. Operands
+  /// past the placeholders' count are values f read from outside (captures).
+  std::vector<Node *> bodyArgs;
+  Node *bodyResult = nullptr;
 };
 
 struct Node {
-  enum class Kind { Input, Param, Constant, Op };
+  /// BodyArg: a parameter of a def expanded as a scan's body (SemaScan.cpp).
+  enum class Kind { Input, Param, Constant, Op, BodyArg };
   Kind kind = Kind::Op;
   Builtin op = Builtin::Add; ///< for Op
   std::vector<Node *> operands;

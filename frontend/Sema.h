@@ -36,8 +36,6 @@ struct SemaLimits {
   static constexpr unsigned kMaxEvalDepth = 20000;
   static constexpr unsigned kMaxNodes = 1'000'000;
   static constexpr unsigned kMaxExpansions = 1'000'000;
-  /// The most steps a scan expands to (SemaScan.cpp).
-  static constexpr int64_t kMaxScanSteps = 1024;
 };
 
 /// Checks `module`. Returns the program even when errors were reported (its

@@ -122,9 +122,6 @@ public:
   Value evalCall(const ast::CallExpr &e, Scope &scope);
   /// x[i, a:b, ...] (SemaIndex.cpp).
   Value evalIndex(const ast::IndexExpr &e, Scope &scope);
-  /// x with position t of `axis` taken (the axis goes), or null past the
-  /// program's size limit (reported).
-  Node *indexNode(Node *x, size_t axis, int64_t t, SourceLoc loc);
   Value callDef(const ast::DefStmt &def, const ast::CallExpr &call, Scope &scope);
   /// The body of `def` with its parameters bound to `args` (one per
   /// parameter), called from `at`.

@@ -169,23 +169,4 @@ Value Sema::evalIndex(const ast::IndexExpr &e, Scope &scope) {
   return Value::makeTensor(node, e.loc());
 }
 
-Node *Sema::indexNode(Node *x, size_t axis, int64_t t, SourceLoc loc) {
-  NodeAttrs attrs;
-  Shape out;
-  for (size_t d = 0; d < x->type.rank(); ++d) {
-    attrs.starts.push_back(d == axis ? t : 0);
-    attrs.lengths.push_back(d == axis ? 1 : -1);
-    if (d != axis)
-      out.push_back(x->type.shape[d]);
-  }
-  attrs.axes = {int64_t(axis)};
-  Node *node = newNode(Node::Kind::Op, TensorType{x->type.dtype, out}, loc);
-  if (!node)
-    return nullptr;
-  node->op = Builtin::Index;
-  node->operands = {x};
-  node->attrs = attrs;
-  return node;
-}
-
 } // namespace nabla::sema

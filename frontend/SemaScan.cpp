@@ -4,17 +4,19 @@
 // t = 0 .. T-1 (T-1 .. 0 with reverse=true), prev = init at the first visit;
 // the result holds h[t] at position t along `axis`.
 //
-// This compiler expands the recurrence per step, as it expands a def at each
-// call: T copies of f's graph, each slice of xs an index, the result a concat
-// of the states. The gradient is then the adjoint pass's own, through every
-// step: backpropagation through time. T must be known (at most
-// kMaxScanSteps); a loop construct that keeps one copy of f for any T,
-// symbolic ones included, is future work (docs/language.md).
+// f is expanded once, on placeholder nodes for its parameters (a state, a
+// slice, each tensor extra): the nodes computed from them are the loop's
+// body, which the lowering turns into the body function of one `scan` op
+// (ir/Loops.h). T may be symbolic: it is bound, as B is, when a run's sizes
+// are known, and the code does not grow with it.
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/SemaImpl.h"
 
 #include <llvm/Support/Casting.h>
+
+#include <algorithm>
+#include <unordered_set>
 
 namespace nabla::sema {
 
@@ -113,77 +115,97 @@ Value Sema::evalScan(const ast::CallExpr &e, Scope &scope) {
   if (axis < 0)
     axis += rank;
   const Dim &length = xs->type.shape[size_t(axis)];
-  if (!length.isConcrete()) {
-    error(ast::beginLoc(*positional[2]->value),
-          "scan expands its steps, so the length of xs along axis {} must be known, but it is "
-          "the symbolic size {}",
-          axis, length.str());
-    noteOrigin(xs);
-    return Value::poison(e.loc());
-  }
-  int64_t steps = length.coefficient();
-  if (steps > SemaLimits::kMaxScanSteps) {
-    error(ast::beginLoc(*positional[2]->value),
-          "scan expands its steps, and xs has {} along axis {}: at most {} are allowed", steps,
-          axis, SemaLimits::kMaxScanSteps);
-    return Value::poison(e.loc());
-  }
 
   // The result puts each state at position t along the axis.
-  Shape one = init->type.shape;
-  if (size_t(axis) > one.size()) {
+  Shape stacked = init->type.shape;
+  if (size_t(axis) > stacked.size()) {
     error(ast::beginLoc(*axisArg->value),
           "axis {} is past the axes of the state, {}: the result holds each state at position t "
           "along it",
           axis, init->type.str());
     return Value::poison(e.loc());
   }
+  stacked.insert(stacked.begin() + axis, length);
 
-  // The visits, each h[t] = f(prev, xs[t], extras...).
-  std::vector<Node *> states(size_t(steps), nullptr);
-  Node *prev = init;
-  for (int64_t visit = 0; visit < steps; ++visit) {
-    int64_t t = reverse ? steps - 1 - visit : visit;
-    Node *slice = indexNode(xs, size_t(axis), t, e.loc());
-    if (!slice)
-      return Value::poison(e.loc());
-    std::vector<Value> args = {Value::makeTensor(prev, e.loc()), Value::makeTensor(slice, e.loc())};
-    args.insert(args.end(), values.begin() + 3, values.end());
-    Value h = expandDef(*def, args, e.loc());
-    if (h.isPoison())
-      return Value::poison(e.loc());
-    Node *state = tensorOf(h);
-    if (!state || !(state->type == init->type)) {
-      error(ast::beginLoc(fExpr),
-            "'{}' returns {}, but scan's state is {} (the type of init): f must return the "
-            "state's type",
-            def->name, state ? state->type.str() : h.describe(), init->type.str());
-      note(def->nameLoc, "'{}' is defined here", def->name);
-      return Value::poison(e.loc());
+  // f once, on placeholders for the state, the slice and each tensor extra:
+  // the body of the loop.
+  size_t firstBodyNode = program_->nodes.size();
+  std::vector<Node *> placeholders, operands = {init, xs};
+  auto placeholder = [&](const TensorType &type, const ast::DefParam &param) -> Node * {
+    Node *p = newNode(Node::Kind::BodyArg, type, param.loc);
+    if (p) {
+      p->name = param.name;
+      placeholders.push_back(p);
     }
-    states[size_t(t)] = prev = state;
+    return p;
+  };
+  Shape slice = xs->type.shape;
+  slice.erase(slice.begin() + axis);
+  Node *prev = placeholder(init->type, def->params[0]);
+  Node *row = placeholder(TensorType{xs->type.dtype, slice}, def->params[1]);
+  if (!prev || !row)
+    return Value::poison(e.loc());
+  std::vector<Value> args = {Value::makeTensor(prev, e.loc()), Value::makeTensor(row, e.loc())};
+  for (size_t i = 3; i < values.size(); ++i) {
+    Node *extra = tensorOf(values[i]);
+    if (!extra) { // a number or a bool reaches f as it is
+      args.push_back(values[i]);
+      continue;
+    }
+    Node *p = placeholder(extra->type, def->params[i - 1]);
+    if (!p)
+      return Value::poison(e.loc());
+    operands.push_back(extra);
+    args.push_back(Value::makeTensor(p, e.loc()));
+  }
+  Value h = expandDef(*def, args, e.loc());
+  if (h.isPoison())
+    return Value::poison(e.loc());
+  Node *state = tensorOf(h);
+  if (!state || !(state->type == init->type)) {
+    error(ast::beginLoc(fExpr),
+          "'{}' returns {}, but scan's state is {} (the type of init): f must return the "
+          "state's type",
+          def->name, state ? state->type.str() : h.describe(), init->type.str());
+    note(def->nameLoc, "'{}' is defined here", def->name);
+    return Value::poison(e.loc());
   }
 
-  // h[t] at position t along the axis: each state with the axis put back, joined.
-  one.insert(one.begin() + axis, Dim(1));
-  std::vector<Node *> parts;
-  for (Node *state : states) {
-    Node *r = newNode(Node::Kind::Op, TensorType{state->type.dtype, one}, e.loc());
-    if (!r)
-      return Value::poison(e.loc());
-    r->op = Builtin::Reshape;
-    r->operands = {state};
-    parts.push_back(r);
+  // What f computes from its placeholders is the body; what it reads from
+  // outside (a param it names, a value computed from params only) is
+  // captured: passed to the loop as one more operand.
+  std::unordered_set<const Node *> inside(placeholders.begin(), placeholders.end());
+  for (size_t i = firstBodyNode; i < program_->nodes.size(); ++i) {
+    Node *n = program_->nodes[i].get();
+    for (const Node *operand : n->operands)
+      if (inside.count(operand)) {
+        inside.insert(n);
+        break;
+      }
   }
-  Shape all = one;
-  all[size_t(axis)] = Dim(steps);
-  Node *joined = newNode(Node::Kind::Op, TensorType{init->type.dtype, all}, e.loc());
-  if (!joined)
+  std::vector<Node *> captures;
+  auto capture = [&](Node *n) {
+    if (!inside.count(n) && n->kind != Node::Kind::Constant &&
+        std::find(captures.begin(), captures.end(), n) == captures.end())
+      captures.push_back(n);
+  };
+  for (size_t i = firstBodyNode; i < program_->nodes.size(); ++i)
+    if (Node *n = program_->nodes[i].get(); inside.count(n))
+      for (Node *operand : n->operands)
+        capture(operand);
+  capture(state);
+  operands.insert(operands.end(), captures.begin(), captures.end());
+
+  Node *scan = newNode(Node::Kind::Op, TensorType{init->type.dtype, stacked}, e.loc());
+  if (!scan)
     return Value::poison(e.loc());
-  joined->op = Builtin::Concat;
-  joined->operands = parts;
-  joined->attrs.axis = axis;
-  return Value::makeTensor(joined, e.loc());
+  scan->op = Builtin::Scan;
+  scan->operands = std::move(operands);
+  scan->attrs.axis = axis;
+  scan->attrs.reverse = reverse;
+  scan->attrs.bodyArgs = std::move(placeholders);
+  scan->attrs.bodyResult = state;
+  return Value::makeTensor(scan, e.loc());
 }
 
 } // namespace nabla::sema

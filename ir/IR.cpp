@@ -29,6 +29,14 @@ bool Attrs::equals(const Attrs &o, unsigned mask) const {
     return false;
   if ((mask & kAttrStride) && !pair(stride, o.stride))
     return false;
+  if ((mask & kAttrReverse) && reverse != o.reverse)
+    return false;
+  if ((mask & kAttrBody) && body != o.body)
+    return false;
+  if ((mask & kAttrPart) && part != o.part)
+    return false;
+  if ((mask & kAttrGrads) && (grads != o.grads || residuals != o.residuals))
+    return false;
   if ((mask & kAttrPadding) && !pair(padding, o.padding))
     return false;
   if ((mask & kAttrWindow) && !pair(window, o.window))

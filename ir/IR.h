@@ -24,6 +24,7 @@
 namespace nabla::ir {
 
 class Op;
+class Function;
 
 /// The attributes of an op; each op uses the fields its AttrKind mask names.
 struct Attrs {
@@ -40,7 +41,18 @@ struct Attrs {
   int64_t stride[2] = {1, 1}; ///< conv2d, pools
   int64_t padding[2] = {0, 0};
   int64_t window[2] = {1, 1};
-  Dim start{0}; ///< slice
+  Dim start{0};         ///< slice
+  bool reverse = false; ///< scan, scan_grad: visit the last step first
+  /// scan, scan_grad: the function run at each step (ir/Loops.h). Never
+  /// changed once built: a pass that rewrites it makes a new one, so ops
+  /// and clones may share it.
+  std::shared_ptr<const Function> body;
+  /// scan: which of its body's results the op stacks (0: the states; -1:
+  /// the states time-major, ir/Loops.h);
+  /// scan_grad: the operand whose gradient the op is.
+  int64_t part = 0;
+  std::vector<int64_t> grads; ///< scan_grad: the operands whose gradients its loop computes
+  int64_t residuals = 0;      ///< scan_grad: the stacked residuals after its gradient operand
 
   /// Equal in the fields that `mask` (an AttrKind mask) names.
   bool equals(const Attrs &other, unsigned mask) const;

@@ -1,5 +1,6 @@
 #include "ir/Interpreter.h"
 #include "ir/InterpreterKernels.h"
+#include "ir/InterpreterLoops.h"
 
 #include <cassert>
 #include <cmath>
@@ -92,11 +93,18 @@ double elementOf(const Op &op, const double *operands) {
   case OpFamily::MatMul:
   case OpFamily::Neural:
   case OpFamily::Convolution:
-  case OpFamily::Pooling: break;
+  case OpFamily::Pooling:
+  case OpFamily::Loop: break;
   }
   assert(false && "not an element-wise op");
   return std::nan("");
 }
+
+/// Runs `fn` on `args` (the interpreter's loop over its ops), giving its
+/// results; nothing after reporting an error.
+std::optional<std::vector<Buffer>> runOnBuffers(const Function &fn, std::vector<Buffer> args,
+                                                const SymbolBindings &bindings,
+                                                DiagnosticEngine &diags);
 
 kernels::Reduction reductionOf(ReductionOp kind) {
   switch (kind) {
@@ -196,6 +204,10 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
       return kernels::avgPool2dBackward(*in[0], *shape, a.window, a.stride);
     }
     break;
+  case OpFamily::Loop:
+    return kernels::loop(op, in, [&](const Function &body, std::vector<Buffer> args) {
+      return runOnBuffers(body, std::move(args), bindings_, diags_);
+    });
   }
   return fail(op,
               std::string("the interpreter has no kernel for '") + std::string(info.name) + "'");
@@ -286,14 +298,12 @@ Tensor toTensor(const Buffer &b, DType dtype) {
   return t;
 }
 
-} // namespace
-
-std::optional<std::vector<Tensor>> Interpreter::run(const Function &fn,
-                                                    const std::vector<const Tensor *> &args,
-                                                    const SymbolBindings &bindings) {
+std::optional<std::vector<Buffer>> runOnBuffers(const Function &fn, std::vector<Buffer> args,
+                                                const SymbolBindings &bindings,
+                                                DiagnosticEngine &diags) {
   std::unordered_map<const Value *, Buffer> env;
   for (size_t i = 0; i < fn.args.size(); ++i)
-    env[&fn.args[i]->value] = toBuffer(*args[i]);
+    env[&fn.args[i]->value] = std::move(args[i]);
   // Free each value after its last use, except results.
   std::unordered_map<const Value *, size_t> lastUse;
   for (size_t i = 0; i < fn.ops.size(); ++i)
@@ -302,7 +312,7 @@ std::optional<std::vector<Tensor>> Interpreter::run(const Function &fn,
   for (const Result &r : fn.results)
     lastUse[r.value] = fn.ops.size();
 
-  Evaluation evaluation(diags_, bindings);
+  Evaluation evaluation(diags, bindings);
   for (size_t i = 0; i < fn.ops.size(); ++i) {
     const Op &op = *fn.ops[i];
     std::vector<const Buffer *> operands;
@@ -317,9 +327,26 @@ std::optional<std::vector<Tensor>> Interpreter::run(const Function &fn,
       if (lastUse[v] == i)
         env.erase(v);
   }
-  std::vector<Tensor> results;
+  std::vector<Buffer> results;
   for (const Result &r : fn.results)
-    results.push_back(toTensor(env.at(r.value), r.value->type.dtype));
+    results.push_back(env.at(r.value));
+  return results;
+}
+
+} // namespace
+
+std::optional<std::vector<Tensor>> Interpreter::run(const Function &fn,
+                                                    const std::vector<const Tensor *> &args,
+                                                    const SymbolBindings &bindings) {
+  std::vector<Buffer> buffers;
+  for (size_t i = 0; i < fn.args.size(); ++i)
+    buffers.push_back(toBuffer(*args[i]));
+  std::optional<std::vector<Buffer>> out = runOnBuffers(fn, std::move(buffers), bindings, diags_);
+  if (!out)
+    return std::nullopt;
+  std::vector<Tensor> results;
+  for (size_t j = 0; j < fn.results.size(); ++j)
+    results.push_back(toTensor((*out)[j], fn.results[j].value->type.dtype));
   return results;
 }
 

@@ -40,6 +40,7 @@ enum class OpFamily : uint8_t {
   Neural,      ///< softmax, losses, one_hot, argmax: their own kernels
   Convolution, ///< conv2d and its two derivatives
   Pooling,     ///< max and average pooling and their derivatives
+  Loop,        ///< scan and its gradient: a body function run once per step
 };
 
 /// The attributes an op carries (a mask; each op lists its own in Ops.def).
@@ -57,6 +58,10 @@ enum AttrKind : unsigned {
   kAttrPadding = 1u << 10,  ///< padding: [h, w]
   kAttrWindow = 1u << 11,   ///< window: [h, w]
   kAttrStart = 1u << 12,    ///< start: the first index along axis (slice)
+  kAttrReverse = 1u << 13,  ///< reverse: a loop visits the last step first
+  kAttrBody = 1u << 14,     ///< body: the function a loop runs at each step
+  kAttrPart = 1u << 15,     ///< part: which result of a loop the op is
+  kAttrGrads = 1u << 16,    ///< grads, residuals: what a scan_grad's loop computes and reads
 };
 
 enum class OpKind : uint8_t {
@@ -100,6 +105,10 @@ enum class PoolingOp : uint8_t {
 #define NABLA_POOLING_OP(Id, Name, Arity, Traits, Attrs) Id,
 #include "ir/Ops.def"
 };
+enum class LoopOp : uint8_t {
+#define NABLA_LOOP_OP(Id, Name, Arity, Traits, Attrs) Id,
+#include "ir/Ops.def"
+};
 
 struct OpInfo {
   OpKind kind;
@@ -137,5 +146,6 @@ inline ConvolutionOp asConvolution(OpKind kind) {
   return ConvolutionOp(memberIn(kind, OpFamily::Convolution));
 }
 inline PoolingOp asPooling(OpKind kind) { return PoolingOp(memberIn(kind, OpFamily::Pooling)); }
+inline LoopOp asLoop(OpKind kind) { return LoopOp(memberIn(kind, OpFamily::Loop)); }
 
 } // namespace nabla::ir

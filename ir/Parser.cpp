@@ -1,6 +1,8 @@
 #include "ir/Parser.h"
 #include "ir/Verifier.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <unordered_map>
@@ -202,6 +204,10 @@ private:
   /// A number in a train line.
   bool trainNumber(const Token &t, double &out);
   bool parseFunction(Module &module);
+  /// `{ ... }`: the arguments, ops and results of `fn`.
+  bool parseContents(Function &fn);
+  /// A loop op's body, `{ ... }` after the keyword `body`.
+  bool parseBody(std::shared_ptr<const Function> &out);
   bool parseArgument(Function &fn, ArgRole role);
   bool parseInitializer(Initializer &init);
   bool parseOp(Function &fn);
@@ -217,6 +223,11 @@ private:
   Token tok_;
   std::optional<Token> ahead_;
   bool failed_ = false;
+  int depth_ = 0; ///< loop bodies open around the parser
+  /// Deeper nesting is an error rather than a deep recursion.
+  static constexpr int kMaxLoopDepth = 16;
+  /// A loop's part and residual count index its operands or results.
+  static constexpr int64_t kMaxLoopOperands = 1 << 20;
   std::unordered_map<std::string, Value *> values_; ///< of the function being read
   int nextGroup_ = 0;                               ///< the id of the next fused block
 };
@@ -612,6 +623,14 @@ bool IRParser::parseAttrs(OpKind kind, Attrs &attrs) {
       ok = need(kAttrPadding) && parsePair(attrs.padding);
     else if (key == "window")
       ok = need(kAttrWindow) && parsePair(attrs.window);
+    else if (key == "reverse")
+      ok = need(kAttrReverse) && parseBool(attrs.reverse);
+    else if (key == "part")
+      ok = need(kAttrPart) && parseInt(attrs.part, -1, kMaxLoopOperands);
+    else if (key == "grads")
+      ok = need(kAttrGrads) && parseIntList(attrs.grads);
+    else if (key == "residuals")
+      ok = need(kAttrGrads) && parseInt(attrs.residuals, 0, kMaxLoopOperands);
     else
       ok = need(0);
     if (!ok)
@@ -660,6 +679,13 @@ bool IRParser::parseOp(Function &fn) {
   SourceLoc loc;
   if (!parseAttrs(*kind, attrs) || !expectPunct(':') || !parseType(type) || !parseLoc(loc))
     return false;
+  if (opInfo(*kind).attrs & kAttrBody) {
+    if (!isIdent("body"))
+      return fail("expected 'body {' after a " + opName + " op, found " + describe());
+    advance();
+    if (!parseBody(attrs.body))
+      return false;
+  }
   if (values_.count(name)) {
     diags_.error(at, "redefinition of %{}", name);
     failed_ = true;
@@ -720,37 +746,55 @@ bool IRParser::parseFunction(Module &module) {
     return fail("function @" + tok_.text + " is defined twice");
   Function *fn = module.addFunction(tok_.text);
   advance();
+  values_.clear();
+  return parseContents(*fn);
+}
+
+bool IRParser::parseBody(std::shared_ptr<const Function> &out) {
+  if (++depth_ > kMaxLoopDepth)
+    return fail(fmt::format("loop bodies are nested more than {} deep", kMaxLoopDepth));
+  auto body = std::make_shared<Function>("body");
+  // The body sees only its own arguments and values.
+  std::unordered_map<std::string, Value *> outer;
+  std::swap(outer, values_);
+  bool ok = parseContents(*body);
+  std::swap(outer, values_);
+  --depth_;
+  out = std::move(body);
+  return ok;
+}
+
+bool IRParser::parseContents(Function &fn) {
   if (!expectPunct('{'))
     return false;
-  values_.clear();
   while (!isPunct('}')) {
     if (diags_.limitReached())
       return false;
     bool ok;
     if (isIdent("input"))
-      ok = parseArgument(*fn, ArgRole::Input);
+      ok = parseArgument(fn, ArgRole::Input);
     else if (isIdent("param"))
-      ok = parseArgument(*fn, ArgRole::Param);
+      ok = parseArgument(fn, ArgRole::Param);
     else if (isIdent("state") && peek().kind == Tok::Percent)
-      ok = parseArgument(*fn, ArgRole::State);
+      ok = parseArgument(fn, ArgRole::State);
     else if (tok_.kind == Tok::Percent)
-      ok = parseOp(*fn);
+      ok = parseOp(fn);
     else if (isIdent("fused"))
-      ok = parseFusedBlock(*fn);
+      ok = parseFusedBlock(fn);
     else if (isIdent("output"))
-      ok = parseResult(*fn, ResultRole::Output);
+      ok = parseResult(fn, ResultRole::Output);
     else if (isIdent("metric"))
-      ok = parseResult(*fn, ResultRole::Metric);
+      ok = parseResult(fn, ResultRole::Metric);
     else if (isIdent("loss"))
-      ok = parseResult(*fn, ResultRole::Loss);
+      ok = parseResult(fn, ResultRole::Loss);
     else if (isIdent("grad"))
-      ok = parseResult(*fn, ResultRole::Grad);
+      ok = parseResult(fn, ResultRole::Grad);
     else if (isIdent("update"))
-      ok = parseResult(*fn, ResultRole::Update);
+      ok = parseResult(fn, ResultRole::Update);
     else if (isIdent("state"))
-      ok = parseResult(*fn, ResultRole::State);
+      ok = parseResult(fn, ResultRole::State);
     else if (isIdent("residual"))
-      ok = parseResult(*fn, ResultRole::Residual);
+      ok = parseResult(fn, ResultRole::Residual);
     else
       ok = fail("expected an argument, an op, a result or '}', found " + describe());
     if (!ok)

@@ -80,6 +80,14 @@ std::string attrText(const Op &op) {
     parts.push_back("stride = " + pairList(a.stride));
   if (mask & kAttrPadding)
     parts.push_back("padding = " + pairList(a.padding));
+  if (mask & kAttrReverse)
+    parts.push_back(std::string("reverse = ") + (a.reverse ? "true" : "false"));
+  if (mask & kAttrPart)
+    parts.push_back("part = " + std::to_string(a.part));
+  if (mask & kAttrGrads) {
+    parts.push_back("grads = " + intList(a.grads));
+    parts.push_back("residuals = " + std::to_string(a.residuals));
+  }
   if (parts.empty())
     return "";
   std::string out = " {";
@@ -121,13 +129,13 @@ std::string locText(SourceLoc loc, const SourceManager &sources) {
   return fmt::format(" loc({}:{}:{})", quoteString(sources.name(loc.file)), loc.line, loc.col);
 }
 
-} // namespace
-
-void print(const Function &fn, const SourceManager &sources, llvm::raw_ostream &os) {
+/// The arguments, ops and results of `fn`, each line starting with `indent`;
+/// a loop's body follows its op, nested one level deeper.
+void printContents(const Function &fn, const SourceManager &sources, llvm::raw_ostream &os,
+                   const std::string &indent) {
   std::unordered_map<const Value *, std::string> names = valueNames(fn);
-  os << "func @" << fn.name << " {\n";
   for (const auto &arg : fn.args) {
-    os << "  " << roleName(arg->role) << " %" << names.at(&arg->value) << " : "
+    os << indent << roleName(arg->role) << " %" << names.at(&arg->value) << " : "
        << arg->value.type.str();
     if (arg->role == ArgRole::Param)
       os << " = " << initializerText(arg->init);
@@ -139,20 +147,34 @@ void print(const Function &fn, const SourceManager &sources, llvm::raw_ostream &
     bool opens = op.group >= 0 && (i == 0 || fn.ops[i - 1]->group != op.group);
     bool closes = op.group >= 0 && (i + 1 == fn.ops.size() || fn.ops[i + 1]->group != op.group);
     if (opens)
-      os << "  fused {\n";
-    os << (op.group >= 0 ? "    %" : "  %") << names.at(&op.result) << " = " << op.info().name;
+      os << indent << "fused {\n";
+    std::string lineIndent = op.group >= 0 ? indent + "  " : indent;
+    os << lineIndent << "%" << names.at(&op.result) << " = " << op.info().name;
     for (size_t j = 0; j < op.operands.size(); ++j)
       os << (j ? ", %" : " %") << names.at(op.operands[j]);
-    os << attrText(op) << " : " << op.result.type.str() << locText(op.loc, sources) << "\n";
+    os << attrText(op) << " : " << op.result.type.str() << locText(op.loc, sources);
+    if (op.attrs.body) {
+      os << " body {\n";
+      printContents(*op.attrs.body, sources, os, lineIndent + "  ");
+      os << lineIndent << "}";
+    }
+    os << "\n";
     if (closes)
-      os << "  }\n";
+      os << indent << "}\n";
   }
   for (const Result &r : fn.results) {
-    os << "  " << roleName(r.role);
+    os << indent << roleName(r.role);
     if (r.role != ResultRole::Loss)
       os << " " << r.name;
     os << " = %" << names.at(r.value) << "\n";
   }
+}
+
+} // namespace
+
+void print(const Function &fn, const SourceManager &sources, llvm::raw_ostream &os) {
+  os << "func @" << fn.name << " {\n";
+  printContents(fn, sources, os, "  ");
   os << "}\n";
 }
 

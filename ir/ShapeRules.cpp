@@ -1,4 +1,5 @@
 #include "ir/ShapeRules.h"
+#include "ir/Loops.h"
 
 #include <fmt/format.h>
 
@@ -341,6 +342,11 @@ Verdict expectedType(const Op &op) {
   case OpFamily::Neural: return neuralRule(op, asNeural(op.kind));
   case OpFamily::Convolution: return convolutionRule(op, asConvolution(op.kind));
   case OpFamily::Pooling: return poolingRule(op, asPooling(op.kind));
+  case OpFamily::Loop: {
+    std::string problem;
+    std::optional<TensorType> type = loopResultType(op, problem);
+    return type ? fits(*type) : checked(problem);
+  }
   }
   return checked("");
 }

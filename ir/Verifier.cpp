@@ -73,6 +73,8 @@ bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage)
     std::string problem = checkOp(*op);
     if (!problem.empty())
       fail(op->loc, problem);
+    else if (op->attrs.body && !verify(*op->attrs.body, diags, stage))
+      ok = false;
     for (const Dim &d : op->result.type.shape)
       if (std::string s = unbound(d); !s.empty())
         fail(op->loc, fmt::format("the size '{}' is not bound by any argument", s));

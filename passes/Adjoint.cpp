@@ -1,5 +1,6 @@
 #include "passes/Adjoint.h"
 #include "passes/AdjointRules.h"
+#include "passes/ScanAdjoint.h"
 
 #include "ir/Clone.h"
 
@@ -44,8 +45,9 @@ std::unordered_set<const Value *> valuesNeedingGradients(const Function &fn, con
 
 } // namespace
 
-std::optional<std::vector<Value *>>
-backpropagate(Function &fn, Value *f, const std::vector<Value *> &wrt, DiagnosticEngine &diags) {
+std::optional<std::vector<Value *>> backpropagate(Function &fn, Value *f,
+                                                  const std::vector<Value *> &wrt,
+                                                  DiagnosticEngine &diags, Value *seed) {
   size_t forwardOps = fn.ops.size();
   std::unordered_set<const Value *> needs = valuesNeedingGradients(fn, f, wrt);
 
@@ -63,12 +65,23 @@ backpropagate(Function &fn, Value *f, const std::vector<Value *> &wrt, Diagnosti
 
   // d f / d f = 1, at the position of f.
   builder.setLoc(f->def ? f->def->loc : SourceLoc{});
-  gradients[f] = builder.constant(1, f->type);
+  gradients[f] = seed ? seed : builder.constant(1, f->type);
   for (size_t i = forwardOps; i-- > 0;) {
     Op &op = *fn.ops[i];
     auto g = gradients.find(&op.result);
     if (g == gradients.end() || !needs.count(&op.result))
       continue;
+    builder.setLoc(op.loc);
+    if (op.kind == OpKind::Scan) {
+      if (!differentiateScan(builder, op, g->second, diags))
+        return std::nullopt;
+      continue;
+    }
+    if (op.kind == OpKind::ScanGrad) {
+      diags.error(op.loc, "a second derivative through a scan is not supported: the gradient of "
+                          "a scan is a loop the adjoint pass cannot differentiate again yet");
+      return std::nullopt;
+    }
     AdjointRule rule = adjointRule(op.kind);
     if (!rule) {
       diags.error(op.loc, "internal error: the adjoint pass has no rule for '{}'", op.info().name);

@@ -26,13 +26,15 @@
 
 namespace nabla::passes {
 
-/// Appends to `fn` the backward sweep from the scalar `f` (seeded with 1)
-/// through the ops `fn` holds now, and returns the gradient of `f` with
-/// respect to each of `wrt`: null where `f` does not depend on it. Nullopt
+/// Appends to `fn` the backward sweep from `f` through the ops `fn` holds
+/// now, and returns the gradient with respect to each of `wrt`: null where
+/// `f` does not depend on it. The sweep starts from `seed` (of f's type): the
+/// result is seedᵀ (df/dx); without one f is a scalar, seeded with 1. Nullopt
 /// after reporting an op without a rule.
 std::optional<std::vector<ir::Value *>> backpropagate(ir::Function &fn, ir::Value *f,
                                                       const std::vector<ir::Value *> &wrt,
-                                                      DiagnosticEngine &diags);
+                                                      DiagnosticEngine &diags,
+                                                      ir::Value *seed = nullptr);
 
 /// `grad(f, x)` of the language: appends to `fn` the ops of d f / d x (zeros
 /// of x's type, at `loc`, when f does not depend on x) and returns that

@@ -57,9 +57,9 @@ std::string mixesRows(const ir::Op &op, const std::string &batch) {
   return "";
 }
 
-} // namespace
-
-std::optional<MixedRows> findMixedRows(const ir::Function &fn, const std::string &batch) {
+/// The first argument or op of `fn` that mixes the examples; a loop's body
+/// (whose steps see one slice of each example) is checked the same way.
+std::optional<MixedRows> findInOps(const ir::Function &fn, const std::string &batch) {
   for (const auto &arg : fn.args)
     if (std::string why = badPlacement(arg->value, batch); !why.empty())
       return MixedRows{arg->loc,
@@ -70,7 +70,18 @@ std::optional<MixedRows> findMixedRows(const ir::Function &fn, const std::string
       why = mixesRows(*op, batch);
     if (!why.empty())
       return MixedRows{op->loc, fmt::format("{}: {}", op->info().name, why)};
+    if (op->attrs.body)
+      if (std::optional<MixedRows> inner = findInOps(*op->attrs.body, batch))
+        return inner;
   }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<MixedRows> findMixedRows(const ir::Function &fn, const std::string &batch) {
+  if (std::optional<MixedRows> found = findInOps(fn, batch))
+    return found;
   for (const ir::Result &r : fn.results)
     if (r.value->type.shape.empty() || !(r.value->type.shape[0] == Dim::symbol(batch)))
       return MixedRows{{},

@@ -62,7 +62,8 @@ std::optional<double> fold(const Op &op) {
   case OpFamily::MatMul:
   case OpFamily::Neural:
   case OpFamily::Convolution:
-  case OpFamily::Pooling: break;
+  case OpFamily::Pooling:
+  case OpFamily::Loop: break;
   }
   return std::nullopt;
 }

@@ -4,6 +4,7 @@
 #include "passes/ConstantFold.h"
 #include "passes/DeadCode.h"
 #include "passes/Fusion.h"
+#include "passes/GatherLoops.h"
 #include "passes/Simplify.h"
 
 namespace nabla::passes {
@@ -16,6 +17,8 @@ const std::vector<Pass> &allPasses() {
       {"cse", "one op for each distinct computation", eliminateCommonSubexpressions},
       {"dce", "removes ops no result needs", removeDeadOps},
       {"fuse", "element-wise chains and matmul / softmax epilogues become one kernel each", fuse},
+      {"gather-loops", "the gradient ops of one backward loop side by side, one kernel for all",
+       gatherLoopParts},
   };
   return passes;
 }
@@ -47,6 +50,9 @@ std::vector<Pass> optimizationPipeline() {
       pass("fuse"),
       pass("cse"),
       pass("dce"),
+      // The parts of each backward loop next to each other, so that one run
+      // of the loop computes them all (ir/Loops.h).
+      pass("gather-loops"),
   };
 }
 

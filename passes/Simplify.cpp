@@ -61,7 +61,8 @@ public:
     case OpFamily::Comparison:
     case OpFamily::Neural:
     case OpFamily::Convolution:
-    case OpFamily::Pooling: return nullptr;
+    case OpFamily::Pooling:
+    case OpFamily::Loop: return nullptr;
     }
     return nullptr;
   }
@@ -165,8 +166,8 @@ private:
       const Dim &size = part->type.shape[size_t(axis)];
       if (offset == start && size == length)
         return part;
-      if (offset.isConcrete() && size.isConcrete() && start.isConcrete() &&
-          length.isConcrete() && start.coefficient() >= offset.coefficient() &&
+      if (offset.isConcrete() && size.isConcrete() && start.isConcrete() && length.isConcrete() &&
+          start.coefficient() >= offset.coefficient() &&
           start.coefficient() + length.coefficient() <= offset.coefficient() + size.coefficient())
         return r_.builder().slice(part, axis, Dim(start.coefficient() - offset.coefficient()),
                                   type);

@@ -123,7 +123,31 @@ std::vector<Case> differentiableCases() {
                "  param %a : f64[2, 3, 4]\n  param %b : f64[2, 4, 5]\n"
                "  %y = matmul %a, %b : f64[2, 3, 5]\n",
                {}});
+  // Loops: the state's slices copied in and out of the body (axis 1), and
+  // taken in place (axis 0, 64-byte slices in f64) visiting backwards.
+  c.push_back({"scan",
+               "  param %h0 : f64[2, 3]\n  param %x : f64[2, 4, 3]\n  param %u : f64[3, 3]\n"
+               "  %y = scan %h0, %x, %u {axis = 1, reverse = false} : f64[2, 4, 3] body {\n"
+               "    input %h : f64[2, 3]\n    input %xt : f64[2, 3]\n    input %u : f64[3, 3]\n"
+               "    %0 = matmul %h, %u : f64[2, 3]\n    %1 = add %0, %xt : f64[2, 3]\n"
+               "    %2 = tanh %1 : f64[2, 3]\n    output h = %2\n  }\n",
+               {}});
+  c.push_back({"scan_reverse",
+               "  param %h0 : f64[2, 4]\n  param %x : f64[3, 2, 4]\n  param %v : f64[4]\n"
+               "  %y = scan %h0, %x, %v {axis = 0, reverse = true} : f64[3, 2, 4] body {\n"
+               "    input %h : f64[2, 4]\n    input %xt : f64[2, 4]\n    input %v : f64[4]\n"
+               "    %0 = broadcast %v : f64[2, 4]\n    %1 = mul %h, %0 : f64[2, 4]\n"
+               "    %2 = sin %xt : f64[2, 4]\n    %3 = add %1, %2 : f64[2, 4]\n"
+               "    output h = %3\n  }\n",
+               {}});
   return c;
+}
+
+std::string resultTypeOf(const std::string &body) {
+  size_t at = body.rfind("%y = ");
+  std::string line = body.substr(at, body.find('\n', at) - at);
+  std::string type = line.substr(line.rfind(" : ") + 3);
+  return type.substr(0, type.find(" body"));
 }
 
 std::vector<Case> gradientFreeCases() {

@@ -31,6 +31,10 @@ std::vector<Case> differentiableCases();
 /// Cases for the ops without one: constants, comparisons, argmax, one_hot, ...
 std::vector<Case> gradientFreeCases();
 
+/// The type of %y in a case's body ("f64[2, 3]"): the one after " : " on
+/// its line (a loop's body follows it).
+std::string resultTypeOf(const std::string &body);
+
 /// Values for every argument of `fn` (of concrete shapes), drawn from the
 /// stream of (seed, argument name): labels in [0, 3), the rest per domain.
 std::vector<Tensor> drawArguments(const ir::Function &fn,
