@@ -76,7 +76,7 @@ private:
         return a;
       if (isConstant(a, 0))
         return b;
-      return nullptr;
+      return sumOfConcats(op);
     case BinaryOp::Sub: // x - 0, x - x
       if (isConstant(b, 0))
         return a;
@@ -102,6 +102,82 @@ private:
     case BinaryOp::Min: return nullptr;
     }
     return nullptr;
+  }
+
+  /// (a_1 | a_2 | ...) + (b_1 | b_2 | ...), two concats along one axis, is
+  /// the concat of the sums piece by piece, the pieces cut where either side
+  /// has a boundary: a part of one side cut by the other's boundaries must be
+  /// a constant (narrowed to each piece), and a zero piece adds nothing. The
+  /// gradients of the slices of one value arrive this way, each padded with
+  /// zeros around it (an LSTM cell's four gates): their sum becomes one
+  /// concat. Applied only when some piece is zero.
+  Value *sumOfConcats(Op &op) {
+    Op *ca = op.operands[0]->def, *cb = op.operands[1]->def;
+    if (!ca || !cb || ca->kind != OpKind::Concat || cb->kind != OpKind::Concat ||
+        ca->attrs.axis != cb->attrs.axis)
+      return nullptr;
+    size_t axis = size_t(ca->attrs.axis);
+    auto boundaries = [&](const Op &c) -> std::optional<std::vector<int64_t>> {
+      std::vector<int64_t> at = {0};
+      for (const Value *part : c.operands) {
+        const Dim &d = part->type.shape[axis];
+        if (!d.isConcrete())
+          return std::nullopt;
+        at.push_back(at.back() + d.coefficient());
+      }
+      return at;
+    };
+    std::optional<std::vector<int64_t>> ba = boundaries(*ca), bb = boundaries(*cb);
+    if (!ba || !bb)
+      return nullptr;
+    std::vector<int64_t> cuts = *ba;
+    cuts.insert(cuts.end(), bb->begin(), bb->end());
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    // The piece [lo, hi) of concat `c`: its part, or a narrower constant.
+    struct Piece {
+      Value *value = nullptr;
+      std::optional<double> constant;
+    };
+    auto piece = [&](const Op &c, const std::vector<int64_t> &at, int64_t lo,
+                     int64_t hi) -> std::optional<Piece> {
+      size_t i = size_t(std::upper_bound(at.begin(), at.end(), lo) - at.begin()) - 1;
+      Value *part = c.operands[i];
+      std::optional<double> k = constantValue(part);
+      if (at[i] == lo && at[i + 1] == hi)
+        return Piece{part, k};
+      if (!k)
+        return std::nullopt;
+      return Piece{nullptr, k};
+    };
+    std::vector<std::pair<Piece, Piece>> pieces;
+    bool someZero = false;
+    for (size_t j = 0; j + 1 < cuts.size(); ++j) {
+      std::optional<Piece> x = piece(*ca, *ba, cuts[j], cuts[j + 1]);
+      std::optional<Piece> y = piece(*cb, *bb, cuts[j], cuts[j + 1]);
+      if (!x || !y)
+        return nullptr;
+      someZero |= (x->constant && *x->constant == 0) || (y->constant && *y->constant == 0);
+      pieces.emplace_back(*x, *y);
+    }
+    if (!someZero)
+      return nullptr;
+    std::vector<Value *> sums;
+    for (size_t j = 0; j < pieces.size(); ++j) {
+      TensorType type = op.result.type;
+      type.shape[axis] = Dim(cuts[j + 1] - cuts[j]);
+      auto valueOf = [&](const Piece &p) {
+        return p.value ? p.value : r_.builder().constant(*p.constant, type);
+      };
+      const auto &[x, y] = pieces[j];
+      if (x.constant && *x.constant == 0)
+        sums.push_back(valueOf(y));
+      else if (y.constant && *y.constant == 0)
+        sums.push_back(valueOf(x));
+      else
+        sums.push_back(r_.builder().add(valueOf(x), valueOf(y)));
+    }
+    return r_.builder().concat(sums, int64_t(axis), op.result.type);
   }
 
   /// -(-x) is x.
