@@ -53,7 +53,7 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
                   [&](llvm::Value *index) { body(t, fields, index); });
     t.b.CreateRetVoid();
   }
-  if (!onPool) {
+  if (!onPool || k.target.serial) {
     std::vector<llvm::Value *> args = pointers;
     args.push_back(k.i64(0));
     args.push_back(k.i64(count));

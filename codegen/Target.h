@@ -52,6 +52,9 @@ struct Target {
   bool maskedMemory = false; ///< masked vector loads and stores (AVX, AVX-512)
   CacheSizes caches;
   bool cachesFromHost = false; ///< read from the host, not a default
+  /// Kernels run on the calling thread, never on the thread pool: the
+  /// body of a loop whose rows are shared among threads (LoopKernels.h).
+  bool serial = false;
 
   /// Elements of `d` per vector register.
   unsigned lanes(DType d) const { return vectorBits / 8 / unsigned(dtypeSize(d)); }

@@ -1,7 +1,11 @@
 #include "passes/BatchRows.h"
 
+#include "ir/Loops.h"
+
 #include <algorithm>
 #include <fmt/format.h>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace nabla::passes {
 
@@ -78,6 +82,86 @@ std::optional<MixedRows> findInOps(const ir::Function &fn, const std::string &ba
 }
 
 } // namespace
+
+std::optional<std::string> loopRows(const ir::Op &loop) {
+  const Shape &state = loop.operands[0]->type.shape, &xs = loop.operands[1]->type.shape;
+  if (loop.attrs.axis == 0 || state.empty() || xs.empty() || !(state[0] == xs[0]) ||
+      state[0].symbols().size() != 1 || !(state[0] == Dim::symbol(state[0].symbols()[0])))
+    return std::nullopt;
+  std::string rows = state[0].symbols()[0];
+  const ir::Function &body = *loop.attrs.body;
+  // Each value: per row (B first, nowhere else), shared (no B), a sum over
+  // the rows, or an accumulator plus such a sum.
+  enum class Kind { Rows, Shared, RowSum, Accumulated };
+  std::unordered_map<const ir::Value *, Kind> kind;
+  auto classify = [&](const ir::Value &v) -> std::optional<Kind> {
+    if (!badPlacement(v, rows).empty())
+      return std::nullopt;
+    return hasBatch(v, rows) ? Kind::Rows : Kind::Shared;
+  };
+  std::unordered_set<const ir::Value *> accumulators;
+  if (loop.kind == ir::OpKind::ScanGrad) {
+    ir::ScanGradLayout g = ir::scanGradLayout(loop);
+    for (size_t i = 0; i < g.accs.size(); ++i)
+      accumulators.insert(&body.args[g.accArg(i)]->value);
+  }
+  for (const auto &arg : body.args) {
+    std::optional<Kind> k = classify(arg->value);
+    if (!k)
+      return std::nullopt;
+    kind[&arg->value] = *k;
+  }
+  for (const auto &op : body.ops) {
+    bool rowOperand = false, sumOperand = false;
+    for (const ir::Value *v : op->operands) {
+      rowOperand |= kind.at(v) == Kind::Rows;
+      sumOperand |= kind.at(v) == Kind::RowSum || kind.at(v) == Kind::Accumulated;
+    }
+    Kind k = Kind::Shared;
+    if (sumOperand) {
+      // acc + a sum over the rows, nothing else.
+      const ir::Value *a = op->operands[0],
+                      *b = op->operands.size() > 1 ? op->operands[1] : nullptr;
+      bool accPlusSum = op->kind == ir::OpKind::Add && b &&
+                        ((accumulators.count(a) && kind.at(b) == Kind::RowSum) ||
+                         (accumulators.count(b) && kind.at(a) == Kind::RowSum));
+      if (!accPlusSum)
+        return std::nullopt;
+      k = Kind::Accumulated;
+    } else if (rowOperand) {
+      std::optional<Kind> placed = classify(op->result);
+      if (!placed)
+        return std::nullopt;
+      if (*placed == Kind::Rows && mixesRows(*op, rows).empty() && !op->attrs.body) {
+        k = Kind::Rows;
+      } else if (*placed == Kind::Shared && loop.kind == ir::OpKind::ScanGrad &&
+                 ((op->kind == ir::OpKind::MatMul && op->attrs.transposeA &&
+                   !op->attrs.transposeB && op->operands[0]->type.rank() == 2 &&
+                   kind.at(op->operands[0]) == Kind::Rows &&
+                   kind.at(op->operands[1]) == Kind::Rows) ||
+                  (op->kind == ir::OpKind::ReduceSum &&
+                   op->attrs.axes == std::vector<int64_t>{0}))) {
+        k = Kind::RowSum; // rowᵀ G, or a sum over axis 0
+      } else {
+        return std::nullopt;
+      }
+    } else if (op->kind == ir::OpKind::DimSize && mentions(op->attrs.dim, rows)) {
+      return std::nullopt;
+    }
+    kind[&op->result] = k;
+  }
+  // Per-step results per row; a scan_grad's accumulators accumulated.
+  for (size_t i = 0; i < body.results.size(); ++i) {
+    Kind k = kind.at(body.results[i].value);
+    bool accumulator = loop.kind == ir::OpKind::ScanGrad &&
+                       i >= body.results.size() - ir::scanGradLayout(loop).accs.size();
+    bool ok = accumulator ? k == Kind::Accumulated || accumulators.count(body.results[i].value)
+                          : k == Kind::Rows;
+    if (!ok)
+      return std::nullopt;
+  }
+  return rows;
+}
 
 std::optional<MixedRows> findMixedRows(const ir::Function &fn, const std::string &batch) {
   if (std::optional<MixedRows> found = findInOps(fn, batch))

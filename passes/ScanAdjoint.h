@@ -11,10 +11,12 @@
 //   de_j        = Σ_t (dh_t/de_j)ᵀ (G_t + carry_t)
 //   dinit       = carry_{-1}
 //
-// The forward loop keeps every state (hs); the body of the backward loop
-// computes the step's forward ops again from prev, x_t and the extras before
-// differentiating them. Every op of that body carries the source position
-// of the op of f it computes or differentiates.
+// The backward body reads what the rules need of the step's forward values
+// from the forward loop: h_t from the states (stacked time-major), the
+// results of the cell's matmuls and convolutions from residuals the forward
+// loop stacks as more parts of itself; the rest it computes again from
+// those, element-wise. Every op of that body carries the source position of
+// the op of f it computes or differentiates.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

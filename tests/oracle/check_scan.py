@@ -100,6 +100,12 @@ NETWORKS = {
                  {"x": ((6, 4, 2), "normal")}, reversed_torch),
     "lstm": (LSTM, {"Wx": (3, 12), "Wh": (3, 12), "b": (12,), "Wo": (3, 2)},
              {"x": ((2, 4, 3), "normal"), "t": ((2, 2), "normal")}, lstm_torch),
+    # Batches of 96 and 100 rows: the compiled loops run in two shares of the
+    # rows, each on its own thread, the weight gradients' sums added after.
+    "elman_rows": (ELMAN, {"Wx": (3, 4), "Wh": (4, 4), "bh": (4,), "Wo": (4, 2)},
+                   {"x": ((96, 5, 3), "normal"), "y": ((96,), "labels:2")}, elman_torch),
+    "lstm_rows": (LSTM, {"Wx": (3, 12), "Wh": (3, 12), "b": (12,), "Wo": (3, 2)},
+                  {"x": ((100, 4, 3), "normal"), "t": ((100, 2), "normal")}, lstm_torch),
 }
 
 
