@@ -5,6 +5,7 @@
 #include "codegen/ObjectCompiler.h"
 #include "codegen/Target.h"
 #include "ir/Printer.h"
+#include "ir/Verifier.h"
 #include "runtime/FloatMode.h"
 #include "runtime/ThreadPool.h"
 #include "support/Version.h"
@@ -166,6 +167,8 @@ CompiledStep *Compiler::compile(const ir::Function &fn, const ir::SymbolBindings
     diags.error({}, "{}", why);
     return nullptr;
   }
+  if (!ir::verifyBoundSizes(fn, bindings, diags))
+    return nullptr;
   auto start = std::chrono::steady_clock::now();
   std::string error;
   std::optional<MemoryPlan> plan = MemoryPlan::plan(fn, bindings, target, error);

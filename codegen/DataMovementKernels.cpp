@@ -56,10 +56,27 @@ void emitDataMovement(KernelBuilder &k) {
   case ir::LayoutOp::Slice: {
     Sizes inStrides = stridesOf(k.inShapes[0]);
     int64_t start = k.sizeOf(a.start);
+    if (a.fromEnd)
+      start = k.inShapes[0][size_t(a.axis)] - start;
     Sizes outStrides = stridesOf(out);
     k.forEachIndex(out, [&](const std::vector<llvm::Value *> &idx) {
       llvm::Value *src = k.linear(idx, inStrides, start * inStrides[a.axis]);
       k.storeOut(k.loadIn(0, src), k.linear(idx, outStrides));
+    });
+    return;
+  }
+  case ir::LayoutOp::Pad: { // zeros, then the operand at its place
+    Sizes outStrides = stridesOf(out), inStrides = stridesOf(k.inShapes[0]);
+    int64_t start = k.sizeOf(a.start);
+    if (a.fromEnd)
+      start = out[size_t(a.axis)] - start;
+    llvm::Value *zero = llvm::Constant::getNullValue(k.typeOf(k.outType()));
+    k.forEachIndex(out, [&](const std::vector<llvm::Value *> &idx) {
+      k.storeOut(zero, k.linear(idx, outStrides));
+    });
+    k.forEachIndex(k.inShapes[0], [&](const std::vector<llvm::Value *> &idx) {
+      llvm::Value *dst = k.linear(idx, outStrides, start * outStrides[a.axis]);
+      k.storeOut(k.loadIn(0, k.linear(idx, inStrides)), dst);
     });
     return;
   }

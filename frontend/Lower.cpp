@@ -314,7 +314,15 @@ Value *Lowering::lowerOp(const Node &n) {
         continue;
       TensorType t = v->type;
       t.shape[d] = Dim(na.lengths[d]);
-      v = b_->slice(v, int64_t(d), Dim(na.starts[d]), t);
+      if (na.starts[d] >= 0) {
+        v = b_->slice(v, int64_t(d), Dim(na.starts[d]), t);
+      } else { // from the end of a symbolic axis
+        Attrs a;
+        a.axis = int64_t(d);
+        a.start = Dim(-na.starts[d]);
+        a.fromEnd = true;
+        v = b_->create(OpKind::Slice, {v}, t, a);
+      }
     }
     return na.axes.empty() ? v : b_->reshape(v, shape);
   }

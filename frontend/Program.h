@@ -35,7 +35,8 @@ struct NodeAttrs {
   int64_t padding[2] = {0, 0};
   int64_t window[2] = {1, 1}; ///< pools: the window size
   /// index: per axis of the operand, the first position taken and how many
-  /// (-1: the whole axis); `axes` lists the axes an integer removed.
+  /// (-1: the whole axis; a negative start counts back from the end of a
+  /// symbolic axis); `axes` lists the axes an integer removed.
   std::vector<int64_t> starts, lengths;
   /// scan: visit the last step first.
   bool reverse = false;

@@ -20,8 +20,10 @@ namespace {
 
 /// Where each axis of the operand comes from: whole, a range, or one position.
 struct AxisPick {
-  int64_t start = 0, length = -1; ///< length -1: the whole axis
-  bool drop = false;              ///< an integer index: the axis goes
+  /// length -1: the whole axis; a negative start (a symbolic axis only)
+  /// counts back from the end.
+  int64_t start = 0, length = -1;
+  bool drop = false; ///< an integer index: the axis goes
 };
 
 } // namespace
@@ -105,16 +107,36 @@ Value Sema::evalIndex(const ast::IndexExpr &e, Scope &scope) {
       ++axis;
       continue;
     }
+    AxisPick &pick = picks[axis];
     if (!size.isConcrete()) {
-      error(item.loc,
-            "axis {} of {} has the symbolic size {}: index it whole, with ':' (its end is not "
-            "known when the script is compiled)",
-            axis, x->type.str(), size.str());
-      noteOrigin(x);
-      return Value::poison(e.loc());
+      // The size is bound at run time: a negative position counts from the
+      // end (a negative start below), and the range is checked then. A
+      // slice must have a size a type can write: both bounds from the same
+      // end, or `-k:`, `:k`.
+      if (item.kind == ast::IndexItem::Kind::Integer) {
+        pick = {*b.integer, 1, true};
+      } else {
+        std::optional<int64_t> lo = b.lo, hi = b.hi;
+        if (!lo && hi && *hi >= 0)
+          lo = 0;
+        if (lo && !hi && *lo < 0)
+          hi = 0; // `-k:`: to the end
+        bool sameEnd = lo && hi && ((*lo >= 0 && *hi > *lo) || (*lo < 0 && *hi <= 0 && *hi > *lo));
+        if (!sameEnd) {
+          error(item.loc,
+                "axis {} of {} has the symbolic size {}: a slice of it must count both bounds "
+                "from the same end ('2:5', '-3:-1', '-3:', ':4') so that its size is known",
+                axis, x->type.str(), size.str());
+          noteOrigin(x);
+          return Value::poison(e.loc());
+        }
+        pick = {*lo, *hi - *lo, false};
+      }
+      changed = true;
+      ++axis;
+      continue;
     }
     int64_t n = size.coefficient();
-    AxisPick &pick = picks[axis];
     if (item.kind == ast::IndexItem::Kind::Integer) {
       int64_t at = *b.integer < 0 ? *b.integer + n : *b.integer;
       if (at < 0 || at >= n) {

@@ -29,6 +29,8 @@ bool Attrs::equals(const Attrs &o, unsigned mask) const {
     return false;
   if ((mask & kAttrStride) && !pair(stride, o.stride))
     return false;
+  if ((mask & kAttrFromEnd) && fromEnd != o.fromEnd)
+    return false;
   if ((mask & kAttrReverse) && reverse != o.reverse)
     return false;
   if ((mask & kAttrBody) && body != o.body)

@@ -41,7 +41,8 @@ struct Attrs {
   int64_t stride[2] = {1, 1}; ///< conv2d, pools
   int64_t padding[2] = {0, 0};
   int64_t window[2] = {1, 1};
-  Dim start{0};         ///< slice
+  Dim start{0};         ///< slice, pad
+  bool fromEnd = false; ///< slice, pad: start counts back from the end of the axis
   bool reverse = false; ///< scan, scan_grad: visit the last step first
   /// scan, scan_grad: the function run at each step (ir/Loops.h). Never
   /// changed once built: a pass that rewrites it makes a new one, so ops

@@ -216,16 +216,25 @@ std::optional<Buffer> Evaluation::evaluate(const Op &op, const std::vector<const
 std::optional<Buffer> Evaluation::layout(const Op &op, const std::vector<const Buffer *> &in,
                                          const std::vector<int64_t> &shape) {
   const Attrs &a = op.attrs;
-  switch (asLayout(op.kind)) {
+  LayoutOp kind = asLayout(op.kind);
+  switch (kind) {
   case LayoutOp::Broadcast: return kernels::broadcast(*in[0], shape);
   case LayoutOp::Reshape: return Buffer{in[0]->v, shape};
   case LayoutOp::Transpose: return kernels::transpose(*in[0], a.perm);
   case LayoutOp::Concat: return kernels::concat(in, a.axis);
-  case LayoutOp::Slice: {
+  case LayoutOp::Slice:
+  case LayoutOp::Pad: {
     auto start = concreteShape({a.start}, bindings_);
     if (!start)
-      return fail(op, "the slice start " + a.start.str() + " is unbound");
-    return kernels::slice(*in[0], a.axis, (*start)[0], shape[a.axis]);
+      return fail(op, "the start " + a.start.str() + " is unbound");
+    bool pad = kind == LayoutOp::Pad;
+    int64_t whole = pad ? shape[size_t(a.axis)] : in[0]->shape[size_t(a.axis)];
+    int64_t part = pad ? in[0]->shape[size_t(a.axis)] : shape[size_t(a.axis)];
+    int64_t at = a.fromEnd ? whole - (*start)[0] : (*start)[0];
+    if (at < 0 || at + part > whole)
+      return fail(op,
+                  "the index is out of range: the axis has " + std::to_string(whole) + " elements");
+    return pad ? kernels::pad(*in[0], a.axis, at, shape) : kernels::slice(*in[0], a.axis, at, part);
   }
   }
   return std::nullopt;

@@ -84,6 +84,18 @@ Buffer concat(const std::vector<const Buffer *> &parts, int64_t axis) {
   return out;
 }
 
+Buffer pad(const Buffer &in, int64_t axis, int64_t start, const Shape &shape) {
+  Buffer out{std::vector<double>(numel(shape)), shape};
+  Shape outStrides = strides(shape);
+  forEachIndex(in.shape, [&](const Shape &index, int64_t pos) {
+    int64_t dst = 0;
+    for (size_t d = 0; d < index.size(); ++d)
+      dst += (index[d] + (int64_t(d) == axis ? start : 0)) * outStrides[d];
+    out.v[dst] = in.v[pos];
+  });
+  return out;
+}
+
 Buffer slice(const Buffer &in, int64_t axis, int64_t start, int64_t size) {
   Shape shape = in.shape;
   shape[axis] = size;

@@ -30,6 +30,8 @@ Buffer transpose(const Buffer &in, const std::vector<int64_t> &perm);
 Buffer concat(const std::vector<const Buffer *> &parts, int64_t axis);
 /// `size` elements along `axis` starting at `start`.
 Buffer slice(const Buffer &in, int64_t axis, int64_t start, int64_t size);
+/// Zeros of `shape` with `in` at `start` along `axis`.
+Buffer pad(const Buffer &in, int64_t axis, int64_t start, const Shape &shape);
 
 enum class Reduction { Sum, Max, Min, LogSumExp };
 /// Reduces `axes` (sorted); the result keeps them as 1 when `keepdims`.

@@ -62,6 +62,7 @@ enum AttrKind : unsigned {
   kAttrBody = 1u << 14,     ///< body: the function a loop runs at each step
   kAttrPart = 1u << 15,     ///< part: which result of a loop the op is
   kAttrGrads = 1u << 16,    ///< grads, residuals: what a scan_grad's loop computes and reads
+  kAttrFromEnd = 1u << 17,  ///< from_end: a slice's or pad's start counts from the axis's end
 };
 
 enum class OpKind : uint8_t {

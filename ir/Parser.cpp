@@ -623,6 +623,8 @@ bool IRParser::parseAttrs(OpKind kind, Attrs &attrs) {
       ok = need(kAttrPadding) && parsePair(attrs.padding);
     else if (key == "window")
       ok = need(kAttrWindow) && parsePair(attrs.window);
+    else if (key == "from_end")
+      ok = need(kAttrFromEnd) && parseBool(attrs.fromEnd);
     else if (key == "reverse")
       ok = need(kAttrReverse) && parseBool(attrs.reverse);
     else if (key == "part")

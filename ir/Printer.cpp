@@ -64,6 +64,8 @@ std::string attrText(const Op &op) {
     parts.push_back("axis = " + std::to_string(a.axis));
   if (mask & kAttrStart)
     parts.push_back("start = " + a.start.str());
+  if ((mask & kAttrFromEnd) && a.fromEnd)
+    parts.push_back("from_end = true");
   if (mask & kAttrAlpha)
     parts.push_back("alpha = " + formatNumber(a.alpha));
   if (mask & kAttrClasses)

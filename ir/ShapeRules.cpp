@@ -106,19 +106,38 @@ Verdict layoutRule(const Op &op, LayoutOp kind) {
       return checked("reshape keeps the dtype and the number of elements");
     return checked("");
   }
-  case LayoutOp::Slice: {
+  case LayoutOp::Slice:
+  case LayoutOp::Pad: {
+    // The whole and the part: a slice takes the part of its operand, a pad
+    // puts its operand as the part of its result.
+    bool pad = kind == LayoutOp::Pad;
+    const TensorType &whole = pad ? r : a, &part = pad ? a : r;
+    const char *name = pad ? "pad" : "slice";
     int64_t axis = op.attrs.axis;
     if (a.dtype != r.dtype || a.rank() != r.rank() || !validAxis(axis, a.rank()))
-      return checked("slice keeps the dtype and rank; the axis must be within it");
+      return checked(fmt::format("{} keeps the dtype and rank; the axis must be within it", name));
     for (unsigned d = 0; d < a.rank(); ++d)
       if (d != axis && !(a.shape[d] == r.shape[d]))
-        return checked("slice keeps every dimension but the axis");
-    auto end = Dim::sum(op.attrs.start, r.shape[axis]);
-    bool inside = op.attrs.start.coefficient() == 0 || (end && *end == a.shape[axis]);
-    if (!inside && end && end->symbols() == a.shape[axis].symbols())
-      inside = end->coefficient() <= a.shape[axis].coefficient();
+        return checked(fmt::format("{} keeps every dimension but the axis", name));
+    const Dim &start = op.attrs.start, &size = part.shape[axis], &all = whole.shape[axis];
+    bool inside;
+    if (op.attrs.fromEnd) {
+      // `start` elements back from the end; the part within them. The size
+      // of a symbolic axis is checked when it is bound.
+      inside = start.isConcrete() && size.isConcrete() &&
+               size.coefficient() <= start.coefficient() &&
+               (!all.isConcrete() || start.coefficient() <= all.coefficient());
+    } else {
+      auto end = Dim::sum(start, size);
+      inside = start.coefficient() == 0 || (end && *end == all);
+      if (!inside && end && end->symbols() == all.symbols())
+        inside = end->coefficient() <= all.coefficient();
+      if (!inside && start.isConcrete() && size.isConcrete() && !all.isConcrete())
+        inside = true; // a number into a symbolic axis: checked when it is bound
+    }
     if (!inside)
-      return checked("the slice does not fit inside the operand");
+      return checked(fmt::format("the {} does not fit inside the {}", pad ? "operand" : "slice",
+                                 pad ? "result" : "operand"));
     return checked("");
   }
   case LayoutOp::Transpose: {

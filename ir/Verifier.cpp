@@ -116,6 +116,35 @@ bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage)
   return ok;
 }
 
+bool verifyBoundSizes(const Function &fn, const SymbolBindings &bindings, DiagnosticEngine &diags) {
+  bool ok = true;
+  for (const auto &op : fn.ops) {
+    if (op->attrs.body)
+      ok &= verifyBoundSizes(*op->attrs.body, bindings, diags);
+    if (op->kind != OpKind::Slice && op->kind != OpKind::Pad)
+      continue;
+    bool pad = op->kind == OpKind::Pad;
+    const TensorType &whole = pad ? op->result.type : op->operands[0]->type;
+    const TensorType &part = pad ? op->operands[0]->type : op->result.type;
+    size_t axis = size_t(op->attrs.axis);
+    auto all = concreteShape({whole.shape[axis], part.shape[axis], op->attrs.start}, bindings);
+    if (!all)
+      continue; // unbound: the memory plan reports it
+    int64_t n = (*all)[0], size = (*all)[1], start = (*all)[2];
+    int64_t at = op->attrs.fromEnd ? n - start : start;
+    if (at < 0 || at + size > n) {
+      std::string where = op->attrs.fromEnd ? fmt::format("{} back from the end", start)
+                                            : fmt::format("from position {}", start);
+      diags.error(op->loc,
+                  "the index is out of range: it takes {} element{} {} of axis {} of {}, whose "
+                  "size is {} here",
+                  size, size == 1 ? "" : "s", where, axis, whole.str(), n);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 bool verify(const Module &module, DiagnosticEngine &diags, std::string_view stage) {
   bool ok = true;
   for (const auto &fn : module.functions)

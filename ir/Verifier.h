@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ir/IR.h"
+#include "ir/Shapes.h"
 #include "support/Diagnostics.h"
 
 #include <string>
@@ -23,5 +24,11 @@ std::string checkOp(const Op &op);
 /// source position, with `stage` ("lowering", "adjoint", ...) in the message.
 bool verify(const Function &fn, DiagnosticEngine &diags, std::string_view stage);
 bool verify(const Module &module, DiagnosticEngine &diags, std::string_view stage);
+
+/// Whether every slice and pad of `fn` (and of its loops' bodies) fits its
+/// axis once `bindings` give the sizes: an index on a symbolic axis (x[-1]
+/// of T elements) can only be checked then. Reports each one that does not
+/// at its op.
+bool verifyBoundSizes(const Function &fn, const SymbolBindings &bindings, DiagnosticEngine &diags);
 
 } // namespace nabla::ir

@@ -72,13 +72,20 @@ void concatRule(B &b, Op &op, Value *g) {
   }
 }
 
-/// Slice: g in place, zeros around it (dx = concat(0, g, 0) along the axis).
+/// Slice: g in place, zeros around it (dx = concat(0, g, 0) along the axis;
+/// pad(g) where the zeros' sizes are not sizes a type can write, as a
+/// symbolic axis less a number).
 void sliceRule(B &b, Op &op, Value *g) {
   Value *x = x0(op);
   int64_t axis = op.attrs.axis;
   const Dim &start = op.attrs.start;
-  std::optional<Dim> rest = difference(x->type.shape[axis], *Dim::sum(start, g->type.shape[axis]));
-  assert(rest && "the verifier checks that a slice fits");
+  std::optional<Dim> end = Dim::sum(start, g->type.shape[axis]);
+  std::optional<Dim> rest =
+      op.attrs.fromEnd || !end ? std::nullopt : difference(x->type.shape[axis], *end);
+  if (!rest) {
+    b.contribute(x, b.create(OpKind::Pad, {g}, x->type, op.attrs));
+    return;
+  }
   std::vector<Value *> pieces;
   auto zeros = [&](const Dim &size) {
     TensorType t = x->type;
@@ -91,6 +98,11 @@ void sliceRule(B &b, Op &op, Value *g) {
   if (rest->coefficient() != 0)
     pieces.push_back(zeros(*rest));
   b.contribute(x, pieces.size() == 1 ? g : b.concat(pieces, axis, x->type));
+}
+
+/// Pad: its operand's gradient is the slice of g where the operand went.
+void padRule(B &b, Op &op, Value *g) {
+  b.contribute(x0(op), b.create(OpKind::Slice, {g}, x0(op)->type, op.attrs));
 }
 
 /// max and min reductions: the gradient goes to the positions equal to the
@@ -303,6 +315,8 @@ const RuleEntry kRules[] = {
     {OpKind::Concat, concatRule},
     // y = x[start : start + n] along an axis:  dx = zeros with g at [start : start + n]
     {OpKind::Slice, sliceRule},
+    // y = pad(x):  dx = the slice of g where x went
+    {OpKind::Pad, padRule},
     // y = Σ x:  dx = expand(g)
     {OpKind::ReduceSum,
      [](B &b, Op &op, Value *g) {

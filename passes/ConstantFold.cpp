@@ -32,7 +32,8 @@ std::optional<double> fold(const Op &op) {
     case LayoutOp::Transpose:
     case LayoutOp::Broadcast: return values[0];
     case LayoutOp::Concat:
-    case LayoutOp::Slice: return std::nullopt;
+    case LayoutOp::Slice:
+    case LayoutOp::Pad: return std::nullopt;
     }
     break;
   case OpFamily::Reduction:

@@ -216,7 +216,8 @@ private:
       return nullptr;
     case LayoutOp::Transpose: return transpose(op);
     case LayoutOp::Slice: return slice(op);
-    case LayoutOp::Concat: return nullptr;
+    case LayoutOp::Concat:
+    case LayoutOp::Pad: return nullptr;
     }
     return nullptr;
   }
@@ -234,7 +235,7 @@ private:
     if (std::optional<double> c = constantValue(a))
       return r_.builder().constant(*c, type);
     int64_t axis = op.attrs.axis;
-    if (!a->def || a->def->kind != OpKind::Concat || a->def->attrs.axis != axis)
+    if (!a->def || a->def->kind != OpKind::Concat || a->def->attrs.axis != axis || op.attrs.fromEnd)
       return nullptr;
     const Dim &start = op.attrs.start, &length = type.shape[size_t(axis)];
     Dim offset(0);

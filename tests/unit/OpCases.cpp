@@ -60,6 +60,14 @@ std::vector<Case> differentiableCases() {
        "f64[2, 8]\n",
        {}},
       {"slice", "  param %a : f64[2, 5]\n  %y = slice %a {axis = 1, start = 1} : f64[2, 3]\n", {}},
+      {"slice_from_end",
+       "  param %a : f64[4, 3]\n  %y = slice %a {axis = 0, start = 3, from_end = true} : f64[2, "
+       "3]\n",
+       {}},
+      {"pad", "  param %a : f64[2, 3]\n  %y = pad %a {axis = 1, start = 1} : f64[2, 5]\n", {}},
+      {"pad_from_end",
+       "  param %a : f64[2, 3]\n  %y = pad %a {axis = 0, start = 3, from_end = true} : f64[5, 3]\n",
+       {}},
       {"reduce_sum", "  param %a : f64[2, 3]\n  %y = reduce_sum %a {axes = [1]} : f64[2]\n", {}},
       {"reduce_sum_keepdims",
        "  param %a : f64[2, 3, 2]\n  %y = reduce_sum %a {axes = [0, 2], keepdims = true} : f64[1, "
