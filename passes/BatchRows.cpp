@@ -105,11 +105,17 @@ std::optional<std::string> loopRows(const ir::Op &loop) {
     for (size_t i = 0; i < g.accs.size(); ++i)
       accumulators.insert(&body.args[g.accArg(i)]->value);
   }
-  for (const auto &arg : body.args) {
-    std::optional<Kind> k = classify(arg->value);
+  size_t extras = ir::loopExtraCount(loop);
+  for (size_t i = 0; i < body.args.size(); ++i) {
+    std::optional<Kind> k = classify(body.args[i]->value);
     if (!k)
       return std::nullopt;
-    kind[&arg->value] = *k;
+    // The extras reach every share whole: one with rows would need its
+    // share's rows (a per-example bias), so such a loop runs whole.
+    bool extra = i >= 2 && i < 2 + extras;
+    if (extra && *k == Kind::Rows)
+      return std::nullopt;
+    kind[&body.args[i]->value] = *k;
   }
   for (const auto &op : body.ops) {
     bool rowOperand = false, sumOperand = false;

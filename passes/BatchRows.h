@@ -35,7 +35,8 @@ std::optional<MixedRows> findMixedRows(const ir::Function &fn, const std::string
 /// The size whose rows loop op `loop` (a scan, or the scan_grad parts of one
 /// loop; ir/Loops.h) keeps apart, when it does: the symbolic first axis of
 /// its state, of xs (along an axis after it) and of every per-step value of
-/// its body, which the body keeps row-wise, reading the extras as they are.
+/// its body, which the body keeps row-wise; no extra has that axis (every
+/// share reads the extras whole).
 /// A scan_grad's accumulated gradients may sum over the rows (a weight's
 /// gradient, rowᵀ G, a bias's, a sum over axis 0) into nothing but their
 /// accumulator. Then each share of the rows can run the whole loop on its

@@ -93,6 +93,30 @@ def lstm_torch(p, f):
     return F.mse_loss(h @ p["Wo"], f["t"])
 
 
+# A per-example extra ([B, 4], computed from the first row): a share of the
+# rows would need its rows of it too, so this loop runs whole.
+ROW_EXTRA = """
+input  x: [B, 5, 3]
+input  y: i32[B]
+param  Wx: [3, 4]
+param  Wh: [4, 4]
+param  Wc: [3, 4]
+param  Wo: [4, 2]
+def elman(h, row, Wx, Wh, c) = tanh(row @ Wx + h @ Wh + c)
+hs     = scan(elman, zeros([B, 4]), x, Wx, Wh, x[:, 0] @ Wc, axis=1)
+loss   cross_entropy(hs[:, -1] @ Wo, y)
+"""
+
+
+def row_extra_torch(p, f):
+    x = f["x"]
+    h = torch.zeros(x.shape[0], 4, dtype=x.dtype)
+    c = x[:, 0] @ p["Wc"]
+    for t in range(5):
+        h = torch.tanh(x[:, t] @ p["Wx"] + h @ p["Wh"] + c)
+    return F.cross_entropy(h @ p["Wo"], f["y"].long())
+
+
 NETWORKS = {
     "elman": (ELMAN, {"Wx": (3, 4), "Wh": (4, 4), "bh": (4,), "Wo": (4, 2)},
               {"x": ((3, 5, 3), "normal"), "y": ((3,), "labels:2")}, elman_torch),
@@ -106,6 +130,8 @@ NETWORKS = {
                    {"x": ((96, 5, 3), "normal"), "y": ((96,), "labels:2")}, elman_torch),
     "lstm_rows": (LSTM, {"Wx": (3, 12), "Wh": (3, 12), "b": (12,), "Wo": (3, 2)},
                   {"x": ((100, 4, 3), "normal"), "t": ((100, 2), "normal")}, lstm_torch),
+    "row_extra": (ROW_EXTRA, {"Wx": (3, 4), "Wh": (4, 4), "Wc": (3, 4), "Wo": (4, 2)},
+                  {"x": ((96, 5, 3), "normal"), "y": ((96,), "labels:2")}, row_extra_torch),
 }
 
 
