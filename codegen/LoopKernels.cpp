@@ -330,35 +330,35 @@ Share LoopEmitter::shareView(const ScratchLayout &l, const std::vector<llvm::Val
   Share share;
   share.scratch = bytesAt(scratch, b_.CreateMul(task, i64(int64_t(l.taskBytes))));
   size_t extras = ir::loopExtraCount(op);
-  // Which buffers hold rows, and how far apart the shares' first rows are.
+  // Which buffers hold rows, and how many bytes apart the shares' first
+  // rows are: init and d init by rows, the others by their splits.
+  const Splits &s = l.share;
+  auto apart = [](const AxisSplit &split) {
+    return split.shareOffset * int64_t(split.elementBytes);
+  };
+  int64_t initApart = s.initRow * l.rows * int64_t(s.states.elementBytes);
   auto offsetOf = [&](const ir::Value *v) -> std::optional<int64_t> {
-    const Splits &s = l.share;
     if (v == op.operands[0])
-      return s.initRow * l.rows * int64_t(s.states.elementBytes);
+      return initApart;
     if (v == op.operands[1])
-      return s.xs.shareOffset * int64_t(s.xs.elementBytes);
+      return apart(s.xs);
     if (op.kind == ir::OpKind::ScanGrad) {
       if (v == op.operands[2 + extras])
-        return s.states.shareOffset * int64_t(s.states.elementBytes);
+        return apart(s.states);
       if (v == op.operands[3 + extras])
-        return s.hs.shareOffset * int64_t(s.hs.elementBytes);
+        return apart(s.hs);
       for (size_t i = 0; i < s.residuals.size(); ++i)
         if (v == op.operands[4 + extras + i])
-          return s.residuals[i].shareOffset * int64_t(s.residuals[i].elementBytes);
+          return apart(s.residuals[i]);
     }
     for (const ir::Op *part : loop_.ops) {
       if (v != &part->result)
         continue;
       int64_t p = part->attrs.part;
       if (op.kind == ir::OpKind::Scan)
-        return p == 0    ? s.hs.shareOffset * int64_t(s.hs.elementBytes)
-               : p == -1 ? s.states.shareOffset * int64_t(s.states.elementBytes)
-                         : s.residuals[size_t(p - 1)].shareOffset *
-                               int64_t(s.residuals[size_t(p - 1)].elementBytes);
-      if (p == 0)
-        return s.initRow * l.rows * int64_t(s.states.elementBytes);
-      if (p == 1)
-        return s.xs.shareOffset * int64_t(s.xs.elementBytes);
+        return apart(p == 0 ? s.hs : p == -1 ? s.states : s.residuals[size_t(p - 1)]);
+      if (p <= 1)
+        return p == 0 ? initApart : apart(s.xs);
     }
     return std::nullopt; // the same for every share
   };
@@ -608,11 +608,11 @@ void LoopEmitter::emit() {
 
 } // namespace
 
-std::optional<size_t> loopScratchBytes(const std::vector<const ir::Op *> &ops,
+std::optional<size_t> loopScratchBytes(const ir::Op &loop,
                                        const std::vector<std::vector<int64_t>> &operandShapes,
                                        const ir::SymbolBindings &bindings, const Target &target,
                                        std::string &error) {
-  std::optional<ScratchLayout> l = layoutOf(*ops[0], operandShapes, bindings, target, error);
+  std::optional<ScratchLayout> l = layoutOf(loop, operandShapes, bindings, target, error);
   if (!l)
     return std::nullopt;
   return l->bytes();

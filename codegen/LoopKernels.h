@@ -33,10 +33,10 @@ class Value;
 
 namespace nabla::codegen {
 
-/// The scratch bytes of the kernel of loop ops `ops` (a scan, or the
-/// scan_grad parts of one loop) whose operands have `operandShapes`, or
+/// The scratch bytes of the kernel of loop op `loop` (with the other parts
+/// of its loop: they need no more) whose operands have `operandShapes`, or
 /// nothing (and `error` set) when the body's memory cannot be planned.
-std::optional<size_t> loopScratchBytes(const std::vector<const ir::Op *> &ops,
+std::optional<size_t> loopScratchBytes(const ir::Op &loop,
                                        const std::vector<std::vector<int64_t>> &operandShapes,
                                        const ir::SymbolBindings &bindings, const Target &target,
                                        std::string &error);

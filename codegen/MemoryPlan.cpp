@@ -247,9 +247,10 @@ void MemoryPlan::allocate(const Target &target, Work &work) {
     for (const Value *v : first.operands)
       operandShapes.push_back(values_.at(v).shape);
     size_t scratch = 0;
-    if (familyOf(first.kind) == OpFamily::Loop) {
+    bool loop = familyOf(first.kind) == OpFamily::Loop;
+    if (loop) {
       std::optional<size_t> bytes =
-          loopScratchBytes(ops, operandShapes, *work.bindings, target, work.error);
+          loopScratchBytes(first, operandShapes, *work.bindings, target, work.error);
       scratch = bytes.value_or(0);
     } else if (ops.size() == 1 || canAnchorGroup(first))
       scratch = scratchBytesFor(first, operandShapes, values_.at(&first.result), target);
@@ -265,7 +266,6 @@ void MemoryPlan::allocate(const Target &target, Work &work) {
     }
     // A loop's results outlive its (large) scratch: placed first, they do
     // not land above the hole the scratch leaves.
-    bool loop = familyOf(first.kind) == OpFamily::Loop;
     kernel.scratchBytes = scratch;
     if (scratch && !loop)
       kernel.scratchOffset = arena.allocate(scratch);

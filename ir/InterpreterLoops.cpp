@@ -18,14 +18,10 @@ AxisSplit splitAt(const Shape &shape, int64_t axis) {
   return s;
 }
 
-/// Slice t of `b` along `axis`.
+/// Slice t of `b` along `axis`, the axis dropped.
 Buffer sliceAt(const Buffer &b, int64_t axis, int64_t t) {
-  AxisSplit s = splitAt(b.shape, axis);
-  Shape shape = b.shape;
-  shape.erase(shape.begin() + axis);
-  Buffer out{std::vector<double>(size_t(s.outer * s.inner)), shape};
-  for (int64_t o = 0; o < s.outer; ++o)
-    std::copy_n(b.v.begin() + (o * s.length + t) * s.inner, s.inner, out.v.begin() + o * s.inner);
+  Buffer out = slice(b, axis, t, 1);
+  out.shape.erase(out.shape.begin() + axis);
   return out;
 }
 
