@@ -6,7 +6,8 @@
 // parallel itself). Then a loop over rows (codegen/Parallel.h) computes every
 // other op of the group for each element, keeping values in registers, and
 // stores the values the plan says leave the group. Large groups split their
-// rows over the thread pool.
+// rows over the thread pool. A tiled matmul whose tasks own whole rows runs
+// the rest of the group itself, on each tile of rows (GemmEpilogue).
 // Stores come after every load of an element, so a value may overwrite an
 // input it was computed from (in place).
 //
@@ -39,7 +40,8 @@ struct IterationSpace {
   std::unordered_map<const ir::Op *, Sizes> strides;
 };
 
-IterationSpace iterationSpace(const GroupKernel &g, const MemoryPlan &plan) {
+/// With `unmerged`, the result's own shape (rows are its last axis).
+IterationSpace iterationSpace(const GroupKernel &g, const MemoryPlan &plan, bool unmerged) {
   const Sizes &full = plan.of(&g.ops.back()->result).shape;
   // Each broadcast's strides over the result's axes: operand axes align at
   // the end, and a size-1 axis repeats (stride 0).
@@ -57,7 +59,7 @@ IterationSpace iterationSpace(const GroupKernel &g, const MemoryPlan &plan) {
     fullStrides[op] = strides;
   }
   IterationSpace space;
-  if (keepRows || full.empty()) {
+  if (keepRows || unmerged || full.empty()) {
     space.shape = full;
     space.strides = fullStrides;
     return space;
@@ -113,7 +115,11 @@ public:
     anchored_ = ir::canAnchorGroup(*g.ops.front());
   }
 
-  void row(llvm::Value *row) {
+  /// Every element of row `row`.
+  void row(llvm::Value *row) { span(row, k_.i64(0), k_.i64(n_)); }
+
+  /// Elements [j0, j1) of row `row`.
+  void span(llvm::Value *row, llvm::Value *j0, llvm::Value *j1) {
     // The row's indices along the outer axes.
     std::vector<llvm::Value *> index(outer_.size());
     llvm::Value *rest = row;
@@ -140,7 +146,7 @@ public:
         state[&op] = s;
       }
     }
-    k_.loop(0, n_, [&](llvm::Value *j) { element(row, j, state); });
+    k_.loopBetween(j0, j1, [&](llvm::Value *j) { element(row, j, state); });
   }
 
 private:
@@ -197,6 +203,58 @@ private:
   bool anchored_ = false;
 };
 
+/// The group's buffers in the order its ops use them, each distinct
+/// pointer once (so that none aliases another and loops vectorize without
+/// run-time checks), leaving out `skip` (the anchor's result, which the
+/// tiled product hands over itself).
+struct GroupPointers {
+  std::vector<llvm::Value *> pointers;
+  std::vector<const ir::Value *> order; ///< values with a buffer, in op order
+  std::vector<size_t> slotOf;           ///< per entry of `order`: its pointer's index
+  std::vector<bool> isSkipped;          ///< per entry of `order`: its buffer is `skip`
+
+  GroupPointers(const GroupKernel &g, llvm::Value *skip) {
+    for (const ir::Op *op : g.ops) {
+      auto note = [&](const ir::Value *v) {
+        if (!g.buffers.count(v) || std::find(order.begin(), order.end(), v) != order.end())
+          return;
+        order.push_back(v);
+        llvm::Value *p = g.buffers.at(v);
+        isSkipped.push_back(p == skip);
+        auto at = std::find(pointers.begin(), pointers.end(), p);
+        slotOf.push_back(size_t(at - pointers.begin()));
+        if (at == pointers.end() && p != skip)
+          pointers.push_back(p);
+      };
+      for (const ir::Value *v : op->operands)
+        note(v);
+      note(&op->result);
+    }
+  }
+
+  /// Each value's buffer, given the pointers as a function sees them and
+  /// the skipped one there.
+  std::unordered_map<const ir::Value *, llvm::Value *> buffers(const std::vector<llvm::Value *> &at,
+                                                               llvm::Value *skipped) const {
+    std::unordered_map<const ir::Value *, llvm::Value *> values;
+    for (size_t i = 0; i < order.size(); ++i)
+      values[order[i]] = isSkipped[i] ? skipped : at[slotOf[i]];
+    return values;
+  }
+};
+
+/// Whether the group's element-wise ops run on the row tiles of its
+/// anchor's tiled product (GemmEpilogue): they cover exactly the product's
+/// result, and the product's tasks own whole rows (one block of columns).
+bool onRowTiles(const GroupKernel &g, const MemoryPlan &plan,
+                const std::vector<Sizes> &anchorShapes, const Target &target) {
+  const ir::Op &first = *g.ops.front();
+  const Sizes &result = plan.of(&first.result).shape;
+  return first.kind == OpKind::MatMul && useGemm(first, result, anchorShapes) &&
+         plan.of(&g.ops.back()->result).shape == result &&
+         gemmShapeOf(first, result, anchorShapes, target).nBlocks == 1;
+}
+
 } // namespace
 
 void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
@@ -209,13 +267,9 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
   KernelBuilder k(fn, first, anchorShapes, plan.of(&first.result).shape, g.opIndices.front(),
                   bindings, target);
   auto &b = k.b;
-  IterationSpace space = iterationSpace(g, plan);
-  const Sizes &shape = space.shape;
-  int64_t n = shape.empty() ? 1 : shape.back();
-  int64_t total = product(shape);
-  int64_t rows = n ? total / n : 0;
 
-  // The anchor's whole result first.
+  // The anchor's whole result first; or, for a tiled product by rows, each
+  // of its tasks does the rest of the group on each tile of rows.
   llvm::Value *anchorRows = nullptr;
   if (anchored) {
     anchorRows = g.buffers.count(&first.result) ? g.buffers.at(&first.result)
@@ -226,6 +280,24 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
     for (const ir::Value *v : first.operands)
       ins.push_back(g.buffers.at(v));
     k.setPointers(anchorRows, ins, g.scratch, g.status);
+    if (onRowTiles(g, plan, anchorShapes, target)) {
+      IterationSpace space = iterationSpace(g, plan, true);
+      GroupPointers group(g, anchorRows);
+      GemmEpilogue epilogue;
+      epilogue.pointers = group.pointers;
+      epilogue.pointers.push_back(g.status);
+      epilogue.emit = [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *c,
+                          llvm::Value *row, int64_t rows, llvm::Value *col, llvm::Value *colEnd) {
+        t.setPointers(nullptr, {}, nullptr, at.back());
+        RowEmitter tileRows(t, g, space, group.buffers(at, c), c);
+        t.loop(
+            0, rows, [&](llvm::Value *r) { tileRows.span(t.b.CreateNSWAdd(row, r), col, colEnd); },
+            true);
+      };
+      emitGemm(k, &epilogue);
+      b.CreateRetVoid();
+      return;
+    }
     if (first.kind == OpKind::MatMul)
       emitMatMul(k);
     else if (first.kind == OpKind::Conv2d)
@@ -234,28 +306,15 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
       emitNeural(k);
   }
 
-  // The row loop takes the group's buffers (each distinct pointer once, so
-  // that none aliases another and its loops vectorize without run-time
-  // checks), then the anchor's rows and the status word; large groups share
-  // its rows among the threads.
-  std::vector<llvm::Value *> pointers;
-  std::vector<size_t> slotOf; // per entry of `order`
-  std::vector<const ir::Value *> order;
-  for (const ir::Op *op : g.ops) {
-    auto note = [&](const ir::Value *v) {
-      if (!g.buffers.count(v) || std::find(order.begin(), order.end(), v) != order.end())
-        return;
-      order.push_back(v);
-      llvm::Value *p = g.buffers.at(v);
-      auto at = std::find(pointers.begin(), pointers.end(), p);
-      slotOf.push_back(size_t(at - pointers.begin()));
-      if (at == pointers.end())
-        pointers.push_back(p);
-    };
-    for (const ir::Value *v : op->operands)
-      note(v);
-    note(&op->result);
-  }
+  // The row loop takes the group's buffers, then the anchor's rows and the
+  // status word; large groups share its rows among the threads.
+  IterationSpace space = iterationSpace(g, plan, false);
+  const Sizes &shape = space.shape;
+  int64_t n = shape.empty() ? 1 : shape.back();
+  int64_t total = product(shape);
+  int64_t rows = n ? total / n : 0;
+  GroupPointers group(g, nullptr);
+  std::vector<llvm::Value *> pointers = group.pointers;
   size_t buffers = pointers.size();
   pointers.push_back(anchorRows ? anchorRows : llvm::ConstantPointerNull::get(b.getPtrTy()));
   pointers.push_back(g.status);
@@ -263,11 +322,8 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
   emitParallelFor(
       k, "rows", pointers, rows,
       [&](KernelBuilder &r, const std::vector<llvm::Value *> &at, llvm::Value *row) {
-        std::unordered_map<const ir::Value *, llvm::Value *> values;
-        for (size_t i = 0; i < order.size(); ++i)
-          values[order[i]] = at[slotOf[i]];
         r.setPointers(nullptr, {}, nullptr, at[buffers + 1]);
-        RowEmitter(r, g, space, std::move(values), at[buffers]).row(row);
+        RowEmitter(r, g, space, group.buffers(at, nullptr), at[buffers]).row(row);
       },
       parallel);
   b.CreateRetVoid();

@@ -23,6 +23,11 @@
 //     blocks x row blocks x batches; each task computes whole tiles, and
 //     every element of C is one chain of multiply-adds in k order whatever
 //     the blocking, so the result does not depend on the thread count;
+//   - a product with more rows than K (a weight's gradient) whose B fits one
+//     block is cut into blocks of whole rows instead, B packed once for all
+//     of them; a fused group anchored by it (the optimizer's update) runs
+//     on each tile of rows as soon as it is final (GemmEpilogue);
+//   - a tile reading B in place prefetches it ahead;
 //   - the edges (fewer than MR rows, fewer than NR columns) use smaller
 //     tiles and masked loads and stores.
 //
@@ -51,6 +56,14 @@ constexpr int64_t kMinPanelsToPackA = 8;
 constexpr int64_t kManyTiles = 64;
 /// Row tiles of A each packing task takes.
 constexpr int64_t kTilesPerPackTask = 8;
+/// Rows of B (steps of k) ahead that a tile reading B in place prefetches
+/// it: in a training step B was just written by another kernel, on the
+/// other core or out of the caches, far slower to reach than the 12 cycles
+/// of multiply-adds a step of k takes, and its rows (N apart) defeat the
+/// hardware prefetchers. Measured on the benchmark MLP's step (docs/
+/// performance.md): 24 to 48 alike; prefetching in every tile of a block,
+/// not only its first, faster in the step.
+constexpr int64_t kPrefetchStepsOfB = 32;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t roundUp64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
@@ -102,6 +115,7 @@ struct Gemm {
   int64_t batches, m, n, k;
   bool ta, tb;
   bool accumulate; ///< C += op(A) op(B) instead of C = op(A) op(B)
+  bool blocked;    ///< a parallel product with scratch of its own
   DType dt;
   int64_t es; ///< bytes per element
   // The register tile.
@@ -116,8 +130,12 @@ struct Gemm {
   // tilesPerBlock to a block.
   int64_t fullTiles, tilesPerBlock, mBlocks;
   bool packA, packB;
+  /// Blocks of whole rows (one block of columns): B is packed once, before
+  /// the products, for every row block (plan() says when).
+  bool byRows = false;
 
   int64_t tasks() const { return batches * mBlocks * nBlocks; }
+
   /// Row tiles of a batch: the full ones, then one of m % mr rows.
   int64_t rowTiles() const { return fullTiles + (m % mr ? 1 : 0); }
   /// Elements between packed panels of A (KC x MR, one K block of one
@@ -130,12 +148,75 @@ struct Gemm {
   int64_t packedAElements() const { return kBlocks * rowTiles() * packedPanelElements(); }
   /// Bytes of every batch's packed A (before the tasks' space).
   int64_t packedABytes() const { return packA ? roundUp64(batches * packedAElements() * es) : 0; }
-  /// Bytes of one task's packed block of B, with room for spills.
-  int64_t packedBBytes() const {
-    return packB ? roundUp64((kc * panelsPerBlock * nr + width * (nr + 1)) * es) : 0;
+  /// Elements from one packed panel of B (KC x NR) to the next. Panels
+  /// packed by rows are packed in parallel, each with room for the stores
+  /// that spill past it (emitTranspose); a task's panels, packed in order,
+  /// overwrite the spills of the one before.
+  int64_t bPanelElements() const {
+    return byRows ? (kc * nr + width * (nr + 1) + 15) / 16 * 16 : kc * nr;
   }
-  int64_t scratchBytes() const { return packedABytes() + tasks() * packedBBytes(); }
+  /// Elements of one batch's B packed for every row block: each K block's
+  /// panels in order.
+  int64_t sharedBElements() const { return kBlocks * panels * bPanelElements(); }
+  /// Bytes of one task's packed block of B, with room for spills; by rows,
+  /// of every batch's B packed once.
+  int64_t packedBBytes() const {
+    if (!packB)
+      return 0;
+    if (byRows)
+      return roundUp64((batches * sharedBElements() + width * (nr + 1)) * es);
+    return roundUp64((kc * panelsPerBlock * nr + width * (nr + 1)) * es);
+  }
+  int64_t scratchBytes() const { return packedABytes() + (byRows ? 1 : tasks()) * packedBBytes(); }
 };
+
+/// Blocks of columns (and of rows when they are too few tasks), and
+/// whether B is packed, for `g`'s product; `fit`: panels of B that half of
+/// L2 holds.
+void planColumns(Gemm &g, int64_t batches, int64_t fit) {
+  // At least two blocks when there are columns enough, so that two threads
+  // have work, and a multiple of 2 blocks (of 4 beyond 4) where the
+  // columns allow, so that the usual 2 or 4 threads get equal shares.
+  g.panelsPerBlock = std::min(fit, g.panels);
+  if (g.panels >= 2)
+    g.panelsPerBlock = std::min(g.panelsPerBlock, ceilDiv(g.panels, 2));
+  g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
+  if (g.nBlocks > 1) {
+    int64_t multiple = g.nBlocks > 4 ? 4 : 2;
+    g.panelsPerBlock = ceilDiv(g.panels, ceilDiv(g.nBlocks, multiple) * multiple);
+    g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
+  }
+  // Too few tasks: cut the columns finer before cutting the rows. Every
+  // task of a column block packs its block of B, so row blocks would pack
+  // each block of B once per row block; A is packed once for all tasks.
+  if (g.blocked && batches * g.nBlocks < kMinTasks && g.panels >= kMinTasks) {
+    g.panelsPerBlock = ceilDiv(g.panels, ceilDiv(kMinTasks, batches));
+    g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
+  }
+  g.nc = g.panelsPerBlock * g.nr;
+
+  // Row blocks when batches and column blocks are too few tasks. B is
+  // packed when it must be (transposed), or when row tiles enough reuse it
+  // and reading it in place is poor: a panel's rows fall in fewer than 8
+  // of the L1 cache's sets (streamingSets), too few to stream through, or
+  // the tiles are many (the block read again and again, contiguous for the
+  // prefetchers and the TLB). A row block that packs B again is 8 tiles at
+  // least.
+  bool poorRowsOfB = streamingSets(g.n * g.es, g.nr * g.es) < 8;
+  auto poorInPlaceB = [&](int64_t tiles) {
+    return tiles >= 4 && (poorRowsOfB || tiles >= kManyTiles);
+  };
+  bool packWanted = g.tb || poorInPlaceB(g.fullTiles);
+  g.mBlocks = 1;
+  if (g.blocked && batches * g.nBlocks < kMinTasks) {
+    int64_t want = ceilDiv(kMinTasks, batches * g.nBlocks);
+    g.mBlocks =
+        std::clamp<int64_t>(want, 1, std::max<int64_t>(1, g.fullTiles / (packWanted ? 8 : 2)));
+  }
+  g.tilesPerBlock = ceilDiv(g.fullTiles, g.mBlocks);
+  g.mBlocks = ceilDiv(g.fullTiles, g.tilesPerBlock);
+  g.packB = g.blocked && (g.tb || poorInPlaceB(g.tilesPerBlock));
+}
 
 /// The plan of a product for `target`. Without `blocked` (a product inside
 /// another kernel's task, with no scratch of its own) K is one block and
@@ -150,6 +231,7 @@ Gemm plan(int64_t batches, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bo
   g.ta = ta;
   g.tb = tb;
   g.accumulate = accumulate;
+  g.blocked = blocked;
   g.dt = dt;
   g.es = int64_t(dtypeSize(dt));
   g.width = target.lanes(dt);
@@ -164,52 +246,30 @@ Gemm plan(int64_t batches, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bo
   g.kc = std::max<int64_t>(1, ceilDiv(k, g.kBlocks));
   g.lastKc = k - (g.kBlocks - 1) * g.kc;
 
-  // NC: the block of B (KC x NC) in half of L2; at least two blocks when
-  // there are columns enough, so that two threads have work, and a
-  // multiple of 2 blocks (of 4 beyond 4) where the columns allow, so that
-  // the usual 2 or 4 threads get equal shares.
+  // NC: the block of B (KC x NC) in half of L2.
   g.panels = ceilDiv(n, g.nr);
   int64_t fit = std::max<int64_t>(1, target.caches.l2 / 2 / (g.kc * g.nr * g.es));
-  g.panelsPerBlock = std::min(fit, g.panels);
-  if (g.panels >= 2)
-    g.panelsPerBlock = std::min(g.panelsPerBlock, ceilDiv(g.panels, 2));
-  g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
-  if (g.nBlocks > 1) {
-    int64_t multiple = g.nBlocks > 4 ? 4 : 2;
-    g.panelsPerBlock = ceilDiv(g.panels, ceilDiv(g.nBlocks, multiple) * multiple);
-    g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
-  }
-  // Too few tasks: cut the columns finer before cutting the rows. Every
-  // task of a column block packs its block of B, so row blocks would pack
-  // each block of B once per row block; A is packed once for all tasks.
-  if (blocked && batches * g.nBlocks < kMinTasks && g.panels >= kMinTasks) {
-    g.panelsPerBlock = ceilDiv(g.panels, ceilDiv(kMinTasks, batches));
-    g.nBlocks = ceilDiv(g.panels, g.panelsPerBlock);
-  }
-  g.nc = g.panelsPerBlock * g.nr;
-
-  // Row blocks when batches and column blocks are too few tasks. B is
-  // packed when it must be (transposed), or when row tiles enough reuse it
-  // and reading it in place is poor: a panel's rows fall in fewer than 8
-  // of the L1 cache's sets (streamingSets), too few to stream through, or
-  // the tiles are many (the block read again and again, contiguous for the
-  // prefetchers and the TLB). A row block that packs B again is 8 tiles at
-  // least.
   g.fullTiles = m / g.mr;
-  bool poorRowsOfB = streamingSets(n * g.es, g.nr * g.es) < 8;
-  auto poorInPlaceB = [&](int64_t tiles) {
-    return tiles >= 4 && (poorRowsOfB || tiles >= kManyTiles);
-  };
-  bool packWanted = tb || poorInPlaceB(g.fullTiles);
-  g.mBlocks = 1;
-  if (blocked && batches * g.nBlocks < kMinTasks) {
-    int64_t want = ceilDiv(kMinTasks, batches * g.nBlocks);
-    g.mBlocks =
-        std::clamp<int64_t>(want, 1, std::max<int64_t>(1, g.fullTiles / (packWanted ? 8 : 2)));
+  // Rows or columns. When C is larger than B (M > K: a weight's gradient
+  // xᵀ·δ, whose epilogue is the optimizer's update) and one block of B
+  // holds all its columns, the tasks take blocks of whole rows and B is
+  // packed once for all of them (every row block reads all of it): each
+  // task owns whole rows of C, which its epilogue (FusedKernels.cpp)
+  // streams while they are in its caches, and the update's rows stay on
+  // the thread that wrote them. Otherwise each task takes a block of
+  // columns and reads only its block of B, the larger operand.
+  g.byRows = blocked && m > k && g.panels <= fit && g.fullTiles >= 2;
+  if (g.byRows) {
+    g.panelsPerBlock = g.panels;
+    g.nBlocks = 1;
+    g.nc = g.panels * g.nr;
+    g.mBlocks = std::clamp<int64_t>(ceilDiv(kMinTasks, batches), 1, g.fullTiles / 2);
+    g.tilesPerBlock = ceilDiv(g.fullTiles, g.mBlocks);
+    g.mBlocks = ceilDiv(g.fullTiles, g.tilesPerBlock);
+    g.packB = true;
+  } else {
+    planColumns(g, batches, fit);
   }
-  g.tilesPerBlock = ceilDiv(g.fullTiles, g.mBlocks);
-  g.mBlocks = ceilDiv(g.fullTiles, g.tilesPerBlock);
-  g.packB = blocked && (tb || poorInPlaceB(g.tilesPerBlock));
   // A is packed when many panels reuse it and reading it in place is poor:
   // transposed (each k of a tile on its own cache line), rows whose stride
   // is a multiple of 4 KiB (a tile's rows in the same L1 sets), or many
@@ -246,6 +306,28 @@ public:
     packedA_ = packedA;
   }
 
+  /// Work to do on each final tile: `epilogue` with its pointers as the
+  /// task sees them, C of every batch at `wholeC`, this batch's first row
+  /// (batch * M) at `firstRow`.
+  void epilogue(const GemmEpilogue *epilogue, std::vector<llvm::Value *> pointers,
+                llvm::Value *wholeC, llvm::Value *firstRow) {
+    epilogue_ = epilogue;
+    epiloguePointers_ = std::move(pointers);
+    wholeC_ = wholeC;
+    firstRow_ = firstRow;
+  }
+
+  /// Packs panel `panel` (run-time) of K block `kb` into the batch's B
+  /// packed for every row block (at packedB_): `columns` of it are in B.
+  void packSharedPanel(llvm::Value *kb, llvm::Value *panel, int64_t columns) {
+    setKBlock(kb);
+    llvm::Value *at =
+        b_.CreateNSWMul(b_.CreateNSWAdd(b_.CreateNSWMul(kb, k_.i64(g_.panels)), panel),
+                        k_.i64(g_.bPanelElements()));
+    packPanel(b_.CreateNSWMul(panel, k_.i64(g_.nr)),
+              b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedB_, at), columns);
+  }
+
   /// Row block `mBlock` x column block `nBlock` (run-time indices) of C.
   void block(llvm::Value *mBlock, llvm::Value *nBlock) {
     llvm::Value *j0 = b_.CreateNSWMul(nBlock, k_.i64(g_.nc));
@@ -266,28 +348,34 @@ public:
     k_.loop(
         0, g_.kBlocks,
         [&](llvm::Value *kb) {
-          kb_ = kb;
-          pc_ = b_.CreateNSWMul(kb, k_.i64(g_.kc));
-          kcur_ = b_.CreateSelect(b_.CreateICmpEQ(kb, k_.i64(g_.kBlocks - 1)), k_.i64(g_.lastKc),
-                                  k_.i64(g_.kc));
-          fromC_ = g_.accumulate ? b_.getTrue() : b_.CreateICmpSGT(kb, k_.i64(0));
-          if (g_.packB)
-            packB(j0);
+          setKBlock(kb);
+          if (g_.packB) {
+            if (g_.byRows) // packed before the products (emitPackB), per K block
+              packedBlock_ = b_.CreateInBoundsGEP(
+                  k_.typeOf(g_.dt), packedB_,
+                  b_.CreateNSWMul(kb, k_.i64(g_.panels * g_.bPanelElements())));
+            else
+              packB(j0);
+          }
+          // B read in place is prefetched ahead (kPrefetchStepsOfB).
+          bool inPlaceB = !g_.packB;
           k_.loopBetween(
               k_.i64(0), tiles,
               [&](llvm::Value *t) {
-                rowTile(b_.CreateNSWAdd(i0, b_.CreateNSWMul(t, k_.i64(g_.mr))), j0, g_.mr);
+                rowTile(b_.CreateNSWAdd(i0, b_.CreateNSWMul(t, k_.i64(g_.mr))), j0, g_.mr,
+                        inPlaceB);
               },
               true);
           if (edgeRows > 0)
-            k_.ifThen(isLastM, [&] { rowTile(k_.i64(g_.fullTiles * g_.mr), j0, edgeRows); });
+            k_.ifThen(isLastM,
+                      [&] { rowTile(k_.i64(g_.fullTiles * g_.mr), j0, edgeRows, inPlaceB); });
         },
         true);
   }
 
 private:
-  /// `rows` rows from row i0 against every panel of the column block.
-  void rowTile(llvm::Value *i0, llvm::Value *j0, int64_t rows) {
+  /// Points aPanel_ at the packed A of the tile at row i0, when A is packed.
+  void setAPanel(llvm::Value *i0) {
     if (g_.packA) {
       // The tile's packed panel of this K block (tiles are MR rows apart).
       llvm::Value *tile = b_.CreateSDiv(i0, k_.i64(g_.mr));
@@ -295,11 +383,33 @@ private:
       aPanel_ = b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedA_,
                                      b_.CreateNSWMul(panel, k_.i64(g_.packedPanelElements())));
     }
+  }
+  /// `rows` rows from row i0 against every panel of the column block (with
+  /// `prefetchB`, prefetching B ahead); then, once they are final, the
+  /// epilogue on them.
+  void rowTile(llvm::Value *i0, llvm::Value *j0, int64_t rows, bool prefetchB) {
+    setAPanel(i0);
     int64_t edge = g_.n % g_.nr;
     k_.loopBetween(
-        k_.i64(0), fullPanels_, [&](llvm::Value *p) { micro(i0, j0, p, rows, g_.nr); }, true);
+        k_.i64(0), fullPanels_, [&](llvm::Value *p) { micro(i0, j0, p, rows, g_.nr, prefetchB); },
+        true);
     if (edge > 0)
-      k_.ifThen(isLastN_, [&] { micro(i0, j0, k_.i64(lastFull_), rows, edge); });
+      k_.ifThen(isLastN_, [&] { micro(i0, j0, k_.i64(lastFull_), rows, edge, prefetchB); });
+    if (epilogue_) {
+      // The rows are final across the block of columns (all of C's, by
+      // rows) after the last block of K: the epilogue on them.
+      auto apply = [&] {
+        llvm::Value *columns = b_.CreateNSWMul(fullPanels_, k_.i64(g_.nr));
+        if (edge > 0)
+          columns = b_.CreateSelect(isLastN_, k_.i64(g_.n - (g_.nBlocks - 1) * g_.nc), columns);
+        epilogue_->emit(k_, epiloguePointers_, wholeC_, b_.CreateNSWAdd(firstRow_, i0), rows, j0,
+                        b_.CreateNSWAdd(j0, columns));
+      };
+      if (g_.kBlocks == 1)
+        apply();
+      else
+        k_.ifThen(b_.CreateICmpEQ(kb_, k_.i64(g_.kBlocks - 1)), apply);
+    }
   }
 
   /// Where an operand's elements for step k of the micro-kernel are: from
@@ -325,8 +435,8 @@ private:
   /// panel (KC rows of NR elements), or B in place (rows N apart).
   Stream bStream(llvm::Value *j0, llvm::Value *p) {
     if (g_.packB)
-      return {b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedB_,
-                                   b_.CreateNSWMul(p, k_.i64(g_.kc * g_.nr))),
+      return {b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedBlock_,
+                                   b_.CreateNSWMul(p, k_.i64(g_.bPanelElements()))),
               g_.nr, 0};
     llvm::Value *column = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
     llvm::Value *index = b_.CreateNSWAdd(b_.CreateNSWMul(pc_, k_.i64(g_.n)), column);
@@ -374,7 +484,8 @@ private:
   /// this is the first block of a product that does not accumulate (C is
   /// prefetched before the sum and read after it, so the multiply-adds
   /// never wait on C).
-  void micro(llvm::Value *i0, llvm::Value *j0, llvm::Value *p, int64_t mr, int64_t nr) {
+  void micro(llvm::Value *i0, llvm::Value *j0, llvm::Value *p, int64_t mr, int64_t nr,
+             bool prefetchB) {
     int64_t vectors = ceilDiv(nr, g_.width), lastLanes = nr - (vectors - 1) * g_.width;
     auto lanesOf = [&](int64_t v) { return v == vectors - 1 ? lastLanes : g_.width; };
     llvm::Function *fn = b_.GetInsertBlock()->getParent();
@@ -424,6 +535,14 @@ private:
       b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
                          {b_.CreateConstGEP1_64(element, aAt, uint64_t(g_.packedPanelElements())),
                           b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
+    if (prefetchB)
+      // B kPrefetchStepsOfB steps of k ahead, one line at a time, to L2.
+      for (int64_t byte = 0; byte < vectors * g_.width * g_.es; byte += 64)
+        b_.CreateIntrinsic(
+            llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+            {b_.CreateConstGEP1_64(b_.getInt8Ty(), bAt,
+                                   uint64_t(kPrefetchStepsOfB * bs.step * g_.es + byte)),
+             b_.getInt32(0), b_.getInt32(2), b_.getInt32(1)});
     std::vector<llvm::Value *> next(acc.size());
     for (int64_t r = 0; r < mr; ++r) {
       llvm::Value *aValue = b_.CreateLoad(element, at(aAt, r * a.rowOffset));
@@ -470,55 +589,58 @@ private:
   /// Packs this K block of the task's column block of B: panel p holds,
   /// for each k of the block, the NR columns j0 + p NR ... (zero beyond N).
   void packB(llvm::Value *j0) {
-    int64_t edge = g_.n % g_.nr;
-    llvm::Value *panelsHere = fullPanels_;
-    if (edge > 0)
-      panelsHere = b_.CreateNSWAdd(fullPanels_, b_.CreateZExt(isLastN_, b_.getInt64Ty()));
-    auto panelStart = [&](llvm::Value *p) {
-      return b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedB_,
-                                  b_.CreateNSWMul(p, k_.i64(g_.kc * g_.nr)));
+    packedBlock_ = packedB_;
+    auto panel = [&](llvm::Value *p, int64_t columns) {
+      packPanel(b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr))),
+                b_.CreateInBoundsGEP(k_.typeOf(g_.dt), packedB_,
+                                     b_.CreateNSWMul(p, k_.i64(g_.bPanelElements()))),
+                columns);
     };
+    k_.loopBetween(
+        k_.i64(0), fullPanels_, [&](llvm::Value *p) { panel(p, g_.nr); }, true);
+    if (g_.n % g_.nr > 0)
+      k_.ifThen(isLastN_, [&] { panel(k_.i64(lastFull_), g_.n % g_.nr); });
+  }
+
+  /// The K block the code emitted next works on: its start, its length,
+  /// whether its tiles add to C.
+  void setKBlock(llvm::Value *kb) {
+    kb_ = kb;
+    pc_ = b_.CreateNSWMul(kb, k_.i64(g_.kc));
+    kcur_ = b_.CreateSelect(b_.CreateICmpEQ(kb, k_.i64(g_.kBlocks - 1)), k_.i64(g_.lastKc),
+                            k_.i64(g_.kc));
+    fromC_ = g_.accumulate ? b_.getTrue() : b_.CreateICmpSGT(kb, k_.i64(0));
+  }
+
+  /// Packs the columns first.. of op(B) (`columns` of them, NR places)
+  /// over this K block into the panel at `to`: KC rows of NR elements.
+  void packPanel(llvm::Value *first, llvm::Value *to, int64_t columns) {
     if (g_.tb) {
       // Column j of op(B) is row j of B, so a panel is the transpose of NR
       // rows of B (those past N read as zeros).
-      k_.loopBetween(
-          k_.i64(0), panelsHere,
-          [&](llvm::Value *p) {
-            llvm::Value *first = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
-            llvm::Value *rows = b_.CreateNSWSub(k_.i64(g_.n), first); // of B left from `first`
-            llvm::Value *source = b_.CreateGEP(
-                k_.typeOf(g_.dt), bm_, b_.CreateAdd(b_.CreateMul(first, k_.i64(g_.k)), pc_));
-            emitTranspose(k_, g_.dt, source, g_.k, g_.nr, rows, kcur_, panelStart(p), g_.nr, true);
-          },
-          true);
+      llvm::Value *rows = b_.CreateNSWSub(k_.i64(g_.n), first); // of B left from `first`
+      llvm::Value *source =
+          b_.CreateGEP(k_.typeOf(g_.dt), bm_, b_.CreateAdd(b_.CreateMul(first, k_.i64(g_.k)), pc_));
+      emitTranspose(k_, g_.dt, source, g_.k, g_.nr, rows, kcur_, to, g_.nr, true);
       return;
     }
     // Rows of B, NR columns at a time; the edge panel masked.
-    auto copyPanel = [&](llvm::Value *p, int64_t columns) {
-      llvm::Value *column = b_.CreateNSWAdd(j0, b_.CreateNSWMul(p, k_.i64(g_.nr)));
-      llvm::Value *panel = panelStart(p);
-      k_.loopBetween(k_.i64(0), kcur_, [&](llvm::Value *kk) {
-        llvm::Value *row = b_.CreateNSWMul(b_.CreateNSWAdd(pc_, kk), k_.i64(g_.n));
-        for (int64_t v = 0; v < g_.nrVectors; ++v) {
-          int64_t lanes = std::clamp<int64_t>(columns - v * g_.width, 0, g_.width);
-          llvm::Value *value = zero_;
-          if (lanes > 0)
-            value =
-                vectorAt(b_.CreateInBoundsGEP(
-                             k_.typeOf(g_.dt), bm_,
-                             b_.CreateNSWAdd(row, b_.CreateNSWAdd(column, k_.i64(v * g_.width)))),
-                         lanes);
-          llvm::Value *to = b_.CreateInBoundsGEP(
-              k_.typeOf(g_.dt), panel,
-              b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.nr)), k_.i64(v * g_.width)));
-          vectorAt(to, g_.width, value);
-        }
-      });
-    };
-    k_.loopBetween(
-        k_.i64(0), fullPanels_, [&](llvm::Value *p) { copyPanel(p, g_.nr); }, true);
-    if (edge > 0)
-      k_.ifThen(isLastN_, [&] { copyPanel(k_.i64(lastFull_), edge); });
+    k_.loopBetween(k_.i64(0), kcur_, [&](llvm::Value *kk) {
+      llvm::Value *row = b_.CreateNSWMul(b_.CreateNSWAdd(pc_, kk), k_.i64(g_.n));
+      for (int64_t v = 0; v < g_.nrVectors; ++v) {
+        int64_t lanes = std::clamp<int64_t>(columns - v * g_.width, 0, g_.width);
+        llvm::Value *value = zero_;
+        if (lanes > 0)
+          value = vectorAt(b_.CreateInBoundsGEP(
+                               k_.typeOf(g_.dt), bm_,
+                               b_.CreateNSWAdd(row, b_.CreateNSWAdd(first, k_.i64(v * g_.width)))),
+                           lanes);
+        llvm::Value *at = b_.CreateInBoundsGEP(
+            k_.typeOf(g_.dt), to,
+            b_.CreateNSWAdd(b_.CreateNSWMul(kk, k_.i64(g_.nr)), k_.i64(v * g_.width)));
+        vectorAt(at, g_.width, value);
+      }
+    });
   }
 
   KernelBuilder &k_;
@@ -526,7 +648,12 @@ private:
   const Gemm &g_;
   llvm::Value *a_ = nullptr, *bm_ = nullptr, *c_ = nullptr;
   llvm::Value *packedB_ = nullptr, *packedA_ = nullptr;
+  /// This K block's packed panels of the task's block of B.
+  llvm::Value *packedBlock_ = nullptr;
   llvm::Value *aPanel_ = nullptr; ///< the packed A of the tile being emitted
+  const GemmEpilogue *epilogue_ = nullptr;
+  std::vector<llvm::Value *> epiloguePointers_;
+  llvm::Value *wholeC_ = nullptr, *firstRow_ = nullptr;
   llvm::Type *vecType_;
   llvm::Value *zero_;
   // The block being emitted: its last full panel's index, whether it is
@@ -618,6 +745,43 @@ void emitPackA(KernelBuilder &k, const Gemm &g, llvm::Value *scratch) {
       });
 }
 
+/// Where batch `batch`'s B packed for every row block starts in the scratch
+/// space (after the packed A).
+llvm::Value *sharedPackedB(KernelBuilder &t, const Gemm &g, llvm::Value *scratch,
+                           llvm::Value *batch) {
+  return t.b.CreateInBoundsGEP(
+      t.typeOf(g.dt),
+      t.b.CreateConstInBoundsGEP1_64(t.b.getInt8Ty(), scratch, uint64_t(g.packedABytes())),
+      t.b.CreateNSWMul(batch, t.i64(g.sharedBElements())));
+}
+
+/// Packs B once for every row block of a product by rows, before the
+/// products: one task per panel of each K block of each batch.
+void emitPackB(KernelBuilder &k, const Gemm &g, llvm::Value *scratch) {
+  int64_t perBatch = g.kBlocks * g.panels;
+  emitParallelFor(k, "pack_b", {k.in(1), scratch}, g.batches * perBatch,
+                  [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *task) {
+                    auto &b = t.b;
+                    llvm::Value *batch = b.CreateSDiv(task, t.i64(perBatch));
+                    llvm::Value *inBatch = b.CreateSRem(task, t.i64(perBatch));
+                    llvm::Value *kb = b.CreateSDiv(inBatch, t.i64(g.panels));
+                    llvm::Value *panel = b.CreateSRem(inBatch, t.i64(g.panels));
+                    TileEmitter tiles(t, g);
+                    tiles.matrices(nullptr,
+                                   b.CreateInBoundsGEP(t.typeOf(g.dt), at[0],
+                                                       b.CreateNSWMul(batch, t.i64(g.k * g.n))),
+                                   nullptr, sharedPackedB(t, g, at[1], batch), nullptr);
+                    int64_t edge = g.n % g.nr;
+                    if (edge == 0) {
+                      tiles.packSharedPanel(kb, panel, g.nr);
+                      return;
+                    }
+                    llvm::Value *isEdge = b.CreateICmpEQ(panel, t.i64(g.panels - 1));
+                    t.ifThen(isEdge, [&] { tiles.packSharedPanel(kb, panel, edge); });
+                    t.ifThen(b.CreateNot(isEdge), [&] { tiles.packSharedPanel(kb, panel, g.nr); });
+                  });
+}
+
 } // namespace
 
 bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in) {
@@ -640,17 +804,21 @@ size_t gemmScratchBytes(const ir::Op &op, const Sizes &out, const std::vector<Si
 GemmShape gemmShapeOf(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
                       const Target &target) {
   Gemm g = plan(op, out, in, target);
-  return {g.mr, g.nr, g.kc, g.kBlocks, g.nc, g.nBlocks, g.mBlocks, g.packA, g.packB};
+  return {g.mr, g.nr, g.kc, g.kBlocks, g.nc, g.nBlocks, g.mBlocks, g.packA, g.packB, g.byRows};
 }
 
-void emitGemm(KernelBuilder &k) {
+void emitGemm(KernelBuilder &k, const GemmEpilogue *epilogue) {
   Gemm g = plan(k.op, k.outShape, k.inShapes, k.target);
   llvm::Value *null = llvm::ConstantPointerNull::get(llvm::PointerType::get(k.b.getContext(), 0));
   llvm::Value *scratch = k.scratch() ? k.scratch() : null;
   if (g.packA)
     emitPackA(k, g, scratch);
+  if (g.byRows)
+    emitPackB(k, g, scratch);
   // One task per column block of each row block of each batch.
   std::vector<llvm::Value *> pointers = {k.in(0), k.in(1), k.out(), scratch};
+  if (epilogue)
+    pointers.insert(pointers.end(), epilogue->pointers.begin(), epilogue->pointers.end());
   emitParallelFor(k, "tasks", pointers, g.tasks(),
                   [&](KernelBuilder &t, const std::vector<llvm::Value *> &at, llvm::Value *task) {
                     auto &b = t.b;
@@ -664,15 +832,21 @@ void emitGemm(KernelBuilder &k) {
                       return b.CreateInBoundsGEP(element, base, b.CreateNSWMul(batch, t.i64(size)));
                     };
                     llvm::Value *packedA = g.packA ? matrix(at[3], g.packedAElements()) : nullptr;
-                    llvm::Value *packedB =
-                        g.packB ? b.CreateInBoundsGEP(
-                                      b.getInt8Ty(), at[3],
-                                      b.CreateNSWAdd(t.i64(g.packedABytes()),
-                                                     b.CreateNSWMul(task, t.i64(g.packedBBytes()))))
-                                : nullptr;
+                    // B packed for this task, or by rows for the batch.
+                    llvm::Value *packedB = nullptr;
+                    if (g.byRows)
+                      packedB = sharedPackedB(t, g, at[3], batch);
+                    else if (g.packB)
+                      packedB = b.CreateInBoundsGEP(
+                          b.getInt8Ty(), at[3],
+                          b.CreateNSWAdd(t.i64(g.packedABytes()),
+                                         b.CreateNSWMul(task, t.i64(g.packedBBytes()))));
                     TileEmitter tiles(t, g);
                     tiles.matrices(matrix(at[0], g.m * g.k), matrix(at[1], g.k * g.n),
                                    matrix(at[2], g.m * g.n), packedB, packedA);
+                    if (epilogue)
+                      tiles.epilogue(epilogue, std::vector<llvm::Value *>(at.begin() + 4, at.end()),
+                                     at[2], b.CreateNSWMul(batch, t.i64(g.m)));
                     tiles.block(mBlock, nBlock);
                   });
 }

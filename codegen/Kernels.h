@@ -13,7 +13,24 @@ void emitElementwise(KernelBuilder &k);  ///< ElementwiseKernels.cpp
 void emitDataMovement(KernelBuilder &k); ///< DataMovementKernels.cpp
 void emitReduction(KernelBuilder &k);    ///< ReductionKernels.cpp
 void emitMatMul(KernelBuilder &k);       ///< MatMulKernels.cpp: simple loops, or emitGemm
-void emitGemm(KernelBuilder &k);         ///< GemmKernels.cpp: tiled, blocked, parallel
+/// Element-wise work a fused group does on the tiled product's result
+/// (codegen/FusedKernels.cpp), done by each task on a row tile of its block
+/// of C as soon as the tile's rows are final, on the thread that computed
+/// them, while they are in its caches.
+struct GemmEpilogue {
+  /// The buffers the work reads and writes besides C, handed to each task.
+  std::vector<llvm::Value *> pointers;
+  /// Emits the work on `rows` rows of C from flat row `row` (batch * M + i),
+  /// columns [col, colEnd), in the task function `t`: `pointers` as the
+  /// task sees them, `c` the task's pointer to C (every batch).
+  using TileFn = std::function<void(KernelBuilder &t, const std::vector<llvm::Value *> &pointers,
+                                    llvm::Value *c, llvm::Value *row, int64_t rows,
+                                    llvm::Value *col, llvm::Value *colEnd)>;
+  TileFn emit;
+};
+/// GemmKernels.cpp: tiled, blocked, parallel; with `epilogue`, each task
+/// applies it to its rows as they are final.
+void emitGemm(KernelBuilder &k, const GemmEpilogue *epilogue = nullptr);
 
 /// Whether a matmul of these shapes is worth the tiled kernel.
 bool useGemm(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in);
@@ -27,6 +44,7 @@ struct GemmShape {
   int64_t nc, nBlocks; ///< N in nBlocks blocks of nc columns
   int64_t mBlocks;     ///< M in mBlocks blocks of whole tiles
   bool packA, packB;   ///< which operands are packed
+  bool byRows;         ///< blocks of whole rows, B packed once for all of them
 };
 GemmShape gemmShapeOf(const ir::Op &op, const Sizes &out, const std::vector<Sizes> &in,
                       const Target &target);

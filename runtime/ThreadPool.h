@@ -3,8 +3,9 @@
 // Compiled kernels split their outer loops into tasks and call one C entry
 // point, nabla_parallel_for, which runs the tasks on a fixed pool of threads
 // (the calling thread is one of them) and returns when all are done. Each
-// thread takes chunks of tasks from a shared counter as it becomes free, so
-// a thread the OS delays (another process on its core) takes fewer; each
+// thread takes a chunk of tasks (its share) from a shared counter as it
+// becomes free, the caller the first share, so a thread the OS delays
+// (another process on its core) takes fewer; each
 // task writes its own outputs, so results do not depend on which thread ran
 // it, nor on the thread count. When the caller still waits long for another
 // thread's chunk, the OS has taken that thread's core: the caller then runs

@@ -8,7 +8,8 @@
 // register tiles and blocks differ between them. A test checks that the
 // shapes reach every part of the plan on both; another the register tiles
 // docs/codegen.md derives. And the same results, to the bit, whatever the
-// number of threads.
+// number of threads. Products with more rows than K take blocks of whole
+// rows, B packed once for all of them.
 //
 //===----------------------------------------------------------------------===//
 #include "Networks.h"
@@ -117,6 +118,7 @@ std::vector<Shape3> gemmShapes() {
       {1, 50, 520, 1024},                   // rows of A 4 KiB apart
       {1, 30, 1024, 40},                    // rows of B 4 KiB apart
       {3, 100, 600, 64},                    // batches of packed A
+      {1, 700, 40, 600},                    // by rows: K in 2 blocks, edges
   };
 }
 
@@ -143,7 +145,7 @@ TEST(Gemm, TheShapesReachEveryPartOfThePlan) {
   for (const std::string &cpu : {std::string("x86-64-v3"), std::string("skylake-avx512")})
     for (bool f64 : {false, true}) {
       bool kBlocks = false, nBlocks = false, mBlocks = false, packA = false, packA_t = false,
-           packB = false, packB_t = false, inPlace = false;
+           packB = false, packB_t = false, inPlace = false, byRows = false, byRowsInBlocks = false;
       for (const Shape3 &s : gemmShapes())
         for (int t = 0; t < 4; ++t) {
           GemmCase c{s, (t & 1) != 0, (t & 2) != 0, f64, cpu};
@@ -157,6 +159,8 @@ TEST(Gemm, TheShapesReachEveryPartOfThePlan) {
           packB |= p->packB && !c.tb;
           packB_t |= p->packB && c.tb;
           inPlace |= !p->packA && !p->packB;
+          byRows |= p->byRows && p->mBlocks > 1 && !c.tb;
+          byRowsInBlocks |= p->byRows && p->kBlocks > 1 && c.tb;
         }
       std::string what = cpu + (f64 ? " f64" : " f32");
       EXPECT_TRUE(kBlocks) << what;
@@ -167,6 +171,8 @@ TEST(Gemm, TheShapesReachEveryPartOfThePlan) {
       EXPECT_TRUE(packB) << what;
       EXPECT_TRUE(packB_t) << what;
       EXPECT_TRUE(inPlace) << what;
+      EXPECT_TRUE(byRows) << what;
+      EXPECT_TRUE(byRowsInBlocks) << what;
     }
 }
 

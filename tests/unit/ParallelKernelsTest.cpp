@@ -2,8 +2,9 @@
 //
 // Large reductions (split over axis 0, with partial results when axis 0 is
 // reduced, and with runs of axes merged) and large fused element-wise
-// groups (axes merged where the broadcasts allow, long rows split) against
-// the interpreter, at sizes that take those paths, in f32 and f64, for the
+// groups (axes merged where the broadcasts allow, long rows split), and
+// fused groups done on the row tiles of a product by rows, against the
+// interpreter, at sizes that take those paths, in f32 and f64, for the
 // host's CPU and for x86-64-v3.
 //
 //===----------------------------------------------------------------------===//
@@ -67,6 +68,47 @@ TEST_P(ParallelKernels, LargeFusedGroupsMatchTheInterpreter) {
                   "  }}\n"
                   "  output r = %r\n  output z = %z\n  output t = %t\n}}\n",
                   dt);
+  compareWithInterpreter(text, f64(), cpu());
+}
+
+TEST_P(ParallelKernels, FusedProductsByRowsMatchTheInterpreter) {
+  if (!hostRuns(cpu()))
+    GTEST_SKIP() << "this host cannot run code for " << cpu();
+  const char *dt = f64() ? "f64" : "f32";
+  // Products with more rows than K (GemmKernels.cpp: blocks of whole rows,
+  // B packed once) whose groups run on each row tile as it is final: a
+  // weight-gradient-like product (A transposed) with an update-like group
+  // reading three more operands and storing three values; a batched one
+  // with edge rows and columns, K in two blocks and B transposed (packed
+  // panels side by side), a per-row label (one_hot) and a bias.
+  std::string text = fmt::format(
+      "func @forward {{\n"
+      "  input %x : {0}[96, 700]\n  input %d : {0}[96, 130]\n"
+      "  input %w : {0}[700, 130]\n  input %m : {0}[700, 130]\n  input %v : {0}[700, 130]\n"
+      "  input %a : {0}[2, 650, 600]\n  input %b : {0}[2, 70, 600]\n"
+      "  input %bias : {0}[70]\n  input %y : i32[2, 650]\n"
+      "  fused {{\n"
+      "    %g = matmul %x, %d {{transpose_a = true, transpose_b = false}} : {0}[700, 130]\n"
+      "    %m2 = add %m, %g : {0}[700, 130]\n"
+      "    %gg = mul %g, %g : {0}[700, 130]\n"
+      "    %vv = mul %v, %v : {0}[700, 130]\n"
+      "    %v2 = add %vv, %gg : {0}[700, 130]\n"
+      "    %one = constant {{value = 1}} : {0}[700, 130]\n"
+      "    %floor = add %v2, %one : {0}[700, 130]\n"
+      "    %root = sqrt %floor : {0}[700, 130]\n"
+      "    %step = div %m2, %root : {0}[700, 130]\n"
+      "    %w2 = sub %w, %step : {0}[700, 130]\n"
+      "  }}\n"
+      "  fused {{\n"
+      "    %p = matmul %a, %b {{transpose_a = false, transpose_b = true}} : {0}[2, 650, 70]\n"
+      "    %bb = broadcast %bias : {0}[2, 650, 70]\n"
+      "    %q = add %p, %bb : {0}[2, 650, 70]\n"
+      "    %oh = one_hot %y {{classes = 70}} : {0}[2, 650, 70]\n"
+      "    %r = sub %q, %oh : {0}[2, 650, 70]\n"
+      "    %h = relu %r : {0}[2, 650, 70]\n"
+      "  }}\n"
+      "  output w = %w2\n  output m = %m2\n  output v = %v2\n  output h = %h\n}}\n",
+      dt);
   compareWithInterpreter(text, f64(), cpu());
 }
 
