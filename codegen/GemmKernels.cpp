@@ -296,7 +296,8 @@ public:
   }
 
   /// The matrices of the batch, this task's space for a packed block of B
-  /// and the batch's packed A (null when the plan packs neither).
+  /// (by rows: the batch's B packed for every row block) and the batch's
+  /// packed A (null when the plan packs neither).
   void matrices(llvm::Value *a, llvm::Value *b, llvm::Value *c, llvm::Value *packedB,
                 llvm::Value *packedA) {
     a_ = a;
@@ -306,9 +307,9 @@ public:
     packedA_ = packedA;
   }
 
-  /// Work to do on each final tile: `epilogue` with its pointers as the
-  /// task sees them, C of every batch at `wholeC`, this batch's first row
-  /// (batch * M) at `firstRow`.
+  /// Work to do on each tile of rows once it is final: `epilogue` with its
+  /// pointers as the task sees them, C of every batch at `wholeC`, this
+  /// batch's first row (batch * M) at `firstRow`.
   void epilogue(const GemmEpilogue *epilogue, std::vector<llvm::Value *> pointers,
                 llvm::Value *wholeC, llvm::Value *firstRow) {
     epilogue_ = epilogue;
