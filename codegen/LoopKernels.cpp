@@ -1,5 +1,6 @@
 #include "codegen/LoopKernels.h"
 #include "codegen/ModuleEmitter.h"
+#include "codegen/Parallel.h"
 #include "ir/Loops.h"
 #include "passes/BatchRows.h"
 #include "runtime/Tensor.h"
@@ -561,23 +562,17 @@ void LoopEmitter::emit() {
     // A task function that runs the shares [begin, end), each the whole loop
     // on its rows, called through the thread pool.
     llvm::Type *ptr = b_.getPtrTy();
-    auto *taskType =
-        llvm::FunctionType::get(b_.getVoidTy(), {ptr, b_.getInt64Ty(), b_.getInt64Ty()}, false);
-    auto *taskFn = llvm::Function::Create(taskType, llvm::GlobalValue::InternalLinkage,
-                                          fn_->getName() + "_shares", fn_->getParent());
-    taskFn->addFnAttr(llvm::Attribute::NoUnwind);
-    for (const char *attr : {"target-cpu", "target-features", "prefer-vector-width"})
-      if (fn_->hasFnAttribute(attr))
-        taskFn->addFnAttr(fn_->getFnAttribute(attr));
-    llvm::Value *context = pointerArray(pointers.size() + 1);
-    for (size_t i = 0; i < pointers.size(); ++i)
-      store(context, i, pointers[i]);
-    store(context, pointers.size(), loop_.scratch);
+    llvm::Function *taskFn = helperFunction(
+        fn_,
+        llvm::FunctionType::get(b_.getVoidTy(), {ptr, b_.getInt64Ty(), b_.getInt64Ty()}, false),
+        fn_->getName() + "_shares");
+    std::vector<llvm::Value *> context = pointers;
+    context.push_back(loop_.scratch);
     llvm::IRBuilderBase::InsertPoint kernelPoint = b_.saveIP();
 
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", taskFn));
     std::vector<llvm::Value *> taskPointers;
-    for (size_t i = 0; i <= pointers.size(); ++i)
+    for (size_t i = 0; i < context.size(); ++i)
       taskPointers.push_back(b_.CreateLoad(ptr, b_.CreateConstGEP1_64(ptr, taskFn->getArg(0), i)));
     llvm::Value *scratch = taskPointers.back();
     taskPointers.pop_back();
@@ -596,10 +591,7 @@ void LoopEmitter::emit() {
     b_.CreateRetVoid();
 
     b_.restoreIP(kernelPoint);
-    llvm::FunctionCallee parallelFor = fn_->getParent()->getOrInsertFunction(
-        "nabla_parallel_for",
-        llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, b_.getInt64Ty()}, false));
-    b_.CreateCall(parallelFor, {taskFn, context, i64(l->tasks)});
+    emitPoolCall(b_, fn_, taskFn, context, l->tasks);
   }
   if (op.kind == ir::OpKind::ScanGrad)
     sumAccumulators(*l);

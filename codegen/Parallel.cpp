@@ -4,9 +4,6 @@
 
 namespace nabla::codegen {
 
-namespace {
-
-/// An internal function of the kernel's module with the kernel's target.
 llvm::Function *helperFunction(llvm::Function *kernel, llvm::FunctionType *type,
                                const llvm::Twine &name) {
   auto *f =
@@ -18,7 +15,19 @@ llvm::Function *helperFunction(llvm::Function *kernel, llvm::FunctionType *type,
   return f;
 }
 
-} // namespace
+void emitPoolCall(llvm::IRBuilder<> &b, llvm::Function *kernel, llvm::Function *task,
+                  const std::vector<llvm::Value *> &pointers, int64_t count) {
+  llvm::Type *ptr = b.getPtrTy();
+  llvm::IRBuilder<> entry(&kernel->getEntryBlock(), kernel->getEntryBlock().begin());
+  llvm::Value *context =
+      entry.CreateAlloca(llvm::ArrayType::get(ptr, std::max<size_t>(1, pointers.size())));
+  for (size_t i = 0; i < pointers.size(); ++i)
+    b.CreateStore(pointers[i], b.CreateConstInBoundsGEP1_64(ptr, context, i));
+  llvm::FunctionCallee parallelFor = kernel->getParent()->getOrInsertFunction(
+      "nabla_parallel_for",
+      llvm::FunctionType::get(b.getVoidTy(), {ptr, ptr, b.getInt64Ty()}, false));
+  b.CreateCall(parallelFor, {task, context, b.getInt64(uint64_t(count))});
+}
 
 void emitParallelFor(KernelBuilder &k, const char *suffix,
                      const std::vector<llvm::Value *> &pointers, int64_t count,
@@ -74,14 +83,7 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
     t.CreateCall(range, args);
     t.CreateRetVoid();
   }
-  llvm::IRBuilder<> entry(&kernel->getEntryBlock(), kernel->getEntryBlock().begin());
-  llvm::Value *context =
-      entry.CreateAlloca(llvm::ArrayType::get(ptr, std::max<size_t>(1, pointers.size())));
-  for (size_t i = 0; i < pointers.size(); ++i)
-    k.b.CreateStore(pointers[i], k.b.CreateConstInBoundsGEP1_64(ptr, context, i));
-  llvm::FunctionCallee parallelFor = kernel->getParent()->getOrInsertFunction(
-      "nabla_parallel_for", llvm::FunctionType::get(voidType, {ptr, ptr, i64}, false));
-  k.b.CreateCall(parallelFor, {task, context, k.i64(count)});
+  emitPoolCall(k.b, kernel, task, pointers, count);
 }
 
 std::pair<llvm::Value *, llvm::Value *> taskShare(KernelBuilder &t, llvm::Value *task,

@@ -22,6 +22,17 @@ void emitParallelFor(KernelBuilder &k, const char *suffix,
                      const std::vector<llvm::Value *> &pointers, int64_t count,
                      const TaskEmitterFn &body, bool onPool = true);
 
+/// An internal function of `kernel`'s module, compiled for the kernel's
+/// target (its CPU, features and vector width).
+llvm::Function *helperFunction(llvm::Function *kernel, llvm::FunctionType *type,
+                               const llvm::Twine &name);
+
+/// Emits at `b` (in `kernel`) a call to nabla_parallel_for running `task`,
+/// a void(ptr context, i64 begin, i64 end), over tasks 0 .. count-1, its
+/// context an array of `pointers` on `kernel`'s stack.
+void emitPoolCall(llvm::IRBuilder<> &b, llvm::Function *kernel, llvm::Function *task,
+                  const std::vector<llvm::Value *> &pointers, int64_t count);
+
 /// Task `task`'s share [begin, end) of `total` items dealt in order to
 /// `tasks` tasks (shares differ by at most one item).
 std::pair<llvm::Value *, llvm::Value *> taskShare(KernelBuilder &t, llvm::Value *task,
