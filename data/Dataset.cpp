@@ -4,7 +4,9 @@
 #include "runtime/ThreadPool.h"
 #include "support/Random.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 namespace nabla {
@@ -145,8 +147,8 @@ void Dataset::prepareBatch(int64_t n, std::vector<Tensor> &batch) const {
 namespace {
 
 /// Bytes of a batch beyond which its conversion runs on the thread pool
-/// (about ten microseconds of table lookups; waking the workers costs a
-/// few).
+/// (a few microseconds of conversion, mostly waiting on memory; waking the
+/// workers costs a few).
 constexpr int64_t kParallelGatherBytes = 32 * 1024;
 
 /// How many examples ahead of the one being converted gatherBytes asks
@@ -155,16 +157,38 @@ constexpr int64_t kGatherPrefetchRows = 2;
 /// The cache line of every x86-64 and AArch64 core Nabla targets.
 constexpr size_t kCacheLineBytes = 64;
 
-/// One batch's examples from compact byte data, converted through a table.
+/// One batch's examples from compact byte data, each byte times `scale`.
 struct ByteGather {
   const uint8_t *bytes;
   size_t each; ///< bytes per example
   const std::vector<int64_t> *order;
   int64_t begin; ///< the batch's first position in `order`
   Tensor *out;
-  double asDouble[256];
-  float asFloat[256];
+  double scale;
 };
+
+// The conversions below are compiled once per x86-64 vector width and the
+// widest the host has is chosen when the program loads (Nabla's own code is
+// built for the baseline x86-64, whose vectors are 4 floats).
+#if defined(__x86_64__)
+#define NABLA_WIDEST_VECTORS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NABLA_WIDEST_VECTORS
+#endif
+
+/// dst[e] = float(double(src[e]) * scale) for e < n: the byte's value times
+/// the scale rounded once to double, then to float — the numbers a byte at
+/// a time gives, computed a vector at a time.
+NABLA_WIDEST_VECTORS void bytesToFloats(const uint8_t *src, float *dst, size_t n, double scale) {
+  for (size_t e = 0; e < n; ++e)
+    dst[e] = float(double(src[e]) * scale);
+}
+
+/// dst[e] = double(src[e]) * scale for e < n.
+NABLA_WIDEST_VECTORS void bytesToDoubles(const uint8_t *src, double *dst, size_t n, double scale) {
+  for (size_t e = 0; e < n; ++e)
+    dst[e] = double(src[e]) * scale;
+}
 
 /// Examples [first, last) of the batch (a task of the thread pool; each
 /// writes its own rows of the batch).
@@ -182,15 +206,10 @@ void gatherBytes(void *context, int64_t first, int64_t last) {
         __builtin_prefetch(job.bytes + ahead * job.each + e);
     }
     size_t base = size_t(k) * job.each;
-    if (job.out->dtype() == DType::F32) {
-      float *dst = job.out->data<float>() + base;
-      for (size_t e = 0; e < job.each; ++e)
-        dst[e] = job.asFloat[src[e]];
-    } else {
-      double *dst = job.out->data<double>() + base;
-      for (size_t e = 0; e < job.each; ++e)
-        dst[e] = job.asDouble[src[e]];
-    }
+    if (job.out->dtype() == DType::F32)
+      bytesToFloats(src, job.out->data<float>() + base, job.each, job.scale);
+    else
+      bytesToDoubles(src, job.out->data<double>() + base, job.each, job.scale);
   }
 }
 
@@ -201,18 +220,18 @@ void Dataset::gather(const std::vector<int64_t> &order, int64_t begin, int64_t n
   for (size_t i = 0; i < names_.size(); ++i) {
     const Examples &all = examples_[i];
     if (all.compact()) {
-      // Bytes become the input's floats here, batch by batch, through a
-      // table of the 256 values a byte can give (the same numbers as
-      // converting each, at a fraction of the cost), the examples split
-      // over the thread pool: the step waits on it.
-      ByteGather job{
-          all.bytes.data(), all.bytes.size() / size_t(count_), &order, begin, &batch[i], {}, {}};
-      for (int v = 0; v < 256; ++v) {
-        job.asDouble[v] = double(v) * all.scale;
-        job.asFloat[v] = float(job.asDouble[v]);
-      }
-      // A small batch is quicker on this thread than handed out.
-      if (n * int64_t(job.each) >= kParallelGatherBytes)
+      // Bytes become the input's floats here, batch by batch, the
+      // examples split over the thread pool: the step waits on it.
+      ByteGather job{all.bytes.data(), all.bytes.size() / size_t(count_), &order, begin, &batch[i],
+                     all.scale};
+      // A small batch is quicker on this thread than handed out. So is a
+      // scale whose products can be subnormal: the pool's threads run
+      // with subnormals flushed to zero (runtime/FloatMode.h), this one
+      // keeps IEEE arithmetic.
+      double smallest = batch[i].dtype() == DType::F32 ? std::numeric_limits<float>::min()
+                                                       : std::numeric_limits<double>::min();
+      bool subnormals = all.scale != 0 && std::fabs(all.scale) < smallest;
+      if (n * int64_t(job.each) >= kParallelGatherBytes && !subnormals)
         nabla_parallel_for(gatherBytes, &job, n);
       else
         gatherBytes(&job, 0, n);

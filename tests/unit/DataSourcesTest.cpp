@@ -234,6 +234,53 @@ TEST(Dataset, ShuffledOrderIsASeededPermutationPerEpoch) {
   EXPECT_EQ(batch[0].get(2), double(a[999]));
 }
 
+TEST(Dataset, BatchesOfBytesAreEachByteTimesTheScaleRoundedOnce) {
+  // 256 examples of 2000 bytes: example e holds bytes e, e + 1, ... (mod
+  // 256), so every byte value falls in every lane of a vector. Each element
+  // of a batch must be float(double(byte) * scale): rounding the product in
+  // float, or the byte to float first, gives another float for many of the
+  // 256 values at these scales.
+  constexpr int kExamples = 256, kEach = 2000;
+  std::string bytes;
+  for (int e = 0; e < kExamples; ++e)
+    for (int i = 0; i < kEach; ++i)
+      bytes += char((e + i) % 256);
+  TempDir dir;
+  DataSource source; // an IDX file of unsigned bytes
+  source.path = dir.write("x.idx", idxU8({kExamples, kEach}, bytes));
+  for (DType dtype : {DType::F32, DType::F64})
+    for (double scale : {1.0 / 255, 0.1, 3.0, 1e-40}) {
+      source.scale = scale;
+      ir::Module module;
+      ir::Function *fn = module.addFunction("f");
+      fn->addArgument(ir::ArgRole::Input, "x", {dtype, {Dim::symbol("B"), Dim(kEach)}}, {});
+      SourceManager sources;
+      DiagnosticEngine diags(sources);
+      auto data = Dataset::load(*fn, {{"x", source}}, true, "training", diags);
+      ASSERT_TRUE(data);
+      std::vector<int64_t> order = data->order(true, 3, 0);
+      // 200 examples are converted on the thread pool (many times, so that
+      // its workers wake up and take shares), 5 on this thread. At 1e-40
+      // the products are subnormal floats: the pool's threads, which flush
+      // them, must leave those to this one.
+      std::vector<int64_t> sizes(10, 200);
+      sizes.push_back(5);
+      for (int64_t n : sizes) {
+        std::vector<Tensor> batch;
+        data->prepareBatch(n, batch);
+        data->gather(order, 7, n, batch);
+        int64_t wrong = 0;
+        for (int64_t k = 0; k < n; ++k)
+          for (int i = 0; i < kEach; ++i) {
+            double exact = double(uint8_t(bytes[size_t(order[size_t(7 + k)] * kEach + i)])) * scale;
+            double want = dtype == DType::F32 ? double(float(exact)) : exact;
+            wrong += batch[0].get(k * kEach + i) != want;
+          }
+        EXPECT_EQ(wrong, 0) << dtypeName(dtype) << ", scale " << scale << ", " << n << " examples";
+      }
+    }
+}
+
 TEST(Dataset, ExampleCountsMustAgree) {
   ir::Module module;
   ir::Function *fn = module.addFunction("f");
