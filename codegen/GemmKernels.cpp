@@ -12,7 +12,8 @@
 //     L1 cache while the tile sweeps a block of B, N into blocks of NC
 //     columns so that a KC x NC block of B stays in the L2 cache;
 //   - the block of B is packed into contiguous KC x NR panels (zero beyond
-//     N) when it is transposed or would be read poorly in place; A, when
+//     N) when it is transposed, when eight row tiles or more reuse it, or
+//     when it would be read poorly in place; A, when
 //     many panels of B reuse it and it would be read poorly in place, is
 //     packed once, before the products, into KC x MR panels (one per tile
 //     of rows and block of K) that every task reads, so that a tile's A is
@@ -54,6 +55,14 @@ constexpr int64_t kMinTasks = 4;
 constexpr int64_t kMinPanelsToPackA = 8;
 /// Row tiles beyond which A is packed in any case.
 constexpr int64_t kManyTiles = 64;
+/// Row tiles of a block from which its block of B is packed whatever B's
+/// layout: in a training step B (a weight the last step's update wrote,
+/// an activation another core just wrote) comes from outside L2; packed,
+/// it is read once, in order, and then contiguous from L2 by each tile.
+/// On the benchmark MLP's step (docs/performance.md) layer 2 (21 tiles)
+/// took 146 instead of 159 µs; alone, with B in cache, products of 21
+/// tiles ran 4% faster to 1% slower.
+constexpr int64_t kTilesToPackB = 8;
 /// Row tiles of A each packing task takes.
 constexpr int64_t kTilesPerPackTask = 8;
 /// Rows of B (steps of k) ahead that a tile reading B in place prefetches
@@ -196,12 +205,14 @@ void planColumns(Gemm &g, int64_t batches, int64_t fit) {
   g.nc = g.panelsPerBlock * g.nr;
 
   // Row blocks when batches and column blocks are too few tasks. B is
-  // packed when it must be (transposed), or when row tiles enough reuse it
-  // and reading it in place is poor: a panel's rows fall in fewer than 8
-  // of the L1 cache's sets (streamingSets), too few to stream through, or
-  // the tiles are many (the block read again and again, contiguous for the
+  // packed when it must be (transposed), when a block's tiles are
+  // kTilesToPackB or more, or when row tiles enough reuse it and reading it
+  // in place is poor: a panel's rows fall in fewer than 8 of the L1
+  // cache's sets (streamingSets), too few to stream through, or the tiles
+  // are many (the block read again and again, contiguous for the
   // prefetchers and the TLB). A row block that packs B again is 8 tiles at
-  // least.
+  // least. kTilesToPackB applies to the row blocks once chosen (from B's
+  // layout alone), so a small product keeps its tasks for the threads.
   bool poorRowsOfB = streamingSets(g.n * g.es, g.nr * g.es) < 8;
   auto poorInPlaceB = [&](int64_t tiles) {
     return tiles >= 4 && (poorRowsOfB || tiles >= kManyTiles);
@@ -215,7 +226,8 @@ void planColumns(Gemm &g, int64_t batches, int64_t fit) {
   }
   g.tilesPerBlock = ceilDiv(g.fullTiles, g.mBlocks);
   g.mBlocks = ceilDiv(g.fullTiles, g.tilesPerBlock);
-  g.packB = g.blocked && (g.tb || poorInPlaceB(g.tilesPerBlock));
+  g.packB =
+      g.blocked && (g.tb || poorInPlaceB(g.tilesPerBlock) || g.tilesPerBlock >= kTilesToPackB);
 }
 
 /// The plan of a product for `target`. Without `blocked` (a product inside

@@ -139,6 +139,24 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Gemm, ::testing::ValuesIn(gemmCases()), [](cons
                      targetSuffix(c.cpu));
 });
 
+TEST(Gemm, BIsPackedForEightRowTilesOrWhenItsRowsCrowdFewL1Sets) {
+  // The benchmark MLP's layers 1 and 2 (128 rows: 21 tiles of 6 with
+  // AVX-512, of 6 with AVX2) pack W1 and W2. 40 rows (6 tiles) read W2 in
+  // place with AVX-512, whose 256-byte panel rows 1 KiB apart spread over
+  // 16 of L1's 64 sets, and pack it with AVX2, whose 64-byte ones crowd 4.
+  auto packsB = [](const std::string &cpu, int64_t m, int64_t n, int64_t k) {
+    std::optional<codegen::GemmShape> plan = planOf({{1, m, n, k}, false, false, false, cpu});
+    EXPECT_TRUE(plan && !plan->byRows && plan->mBlocks == 1);
+    return plan && plan->packB;
+  };
+  for (const std::string cpu : {"skylake-avx512", "x86-64-v3"}) {
+    EXPECT_TRUE(packsB(cpu, 128, 512, 784)) << cpu;
+    EXPECT_TRUE(packsB(cpu, 128, 256, 512)) << cpu;
+  }
+  EXPECT_FALSE(packsB("skylake-avx512", 40, 256, 512));
+  EXPECT_TRUE(packsB("x86-64-v3", 40, 256, 512));
+}
+
 TEST(Gemm, TheShapesReachEveryPartOfThePlan) {
   // For each target and dtype: K in several blocks, N in several blocks, M
   // in several blocks, A packed, B packed (transposed or not), and neither.
