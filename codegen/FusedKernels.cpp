@@ -40,8 +40,10 @@ struct IterationSpace {
   std::unordered_map<const ir::Op *, Sizes> strides;
 };
 
-/// With `unmerged`, the result's own shape (rows are its last axis).
-IterationSpace iterationSpace(const GroupKernel &g, const MemoryPlan &plan, bool unmerged) {
+/// With `unmerged`, the result's own shape (rows are its last axis);
+/// without `splitLongRows`, a long last axis stays whole.
+IterationSpace iterationSpace(const GroupKernel &g, const MemoryPlan &plan, bool unmerged,
+                              bool splitLongRows = true) {
   const Sizes &full = plan.of(&g.ops.back()->result).shape;
   // Each broadcast's strides over the result's axes: operand axes align at
   // the end, and a size-1 axis repeats (stride 0).
@@ -80,7 +82,7 @@ IterationSpace iterationSpace(const GroupKernel &g, const MemoryPlan &plan, bool
   }
   // A long last axis becomes rows of a divisor of its length.
   int64_t last = space.shape.back();
-  if (last > kLongRow)
+  if (splitLongRows && last > kLongRow)
     for (int64_t row = kLongRow; row >= kLongRow / 16; --row)
       if (last % row == 0) {
         space.shape.back() = last / row;
@@ -281,7 +283,15 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
       ins.push_back(g.buffers.at(v));
     k.setPointers(anchorRows, ins, g.scratch, g.status);
     if (onRowTiles(g, plan, anchorShapes, target)) {
-      IterationSpace space = iterationSpace(g, plan, true);
+      // A tile's rows are whole rows of C (one block of columns), one
+      // contiguous run of it: a group whose operands all merge over C's
+      // axes runs on that run at once, its length rows × N, not row by
+      // row (rows of 10 in the update of a 256 × 10 weight would not
+      // fill a vector).
+      IterationSpace flat = iterationSpace(g, plan, false, false);
+      bool runs = flat.shape.size() == 1;
+      int64_t n = plan.of(&first.result).shape.back();
+      IterationSpace space = runs ? flat : iterationSpace(g, plan, true);
       GroupPointers group(g, anchorRows);
       GemmEpilogue epilogue;
       epilogue.pointers = group.pointers;
@@ -290,6 +300,12 @@ void emitGroup(llvm::Function *fn, const GroupKernel &g, const MemoryPlan &plan,
                           llvm::Value *row, int64_t rows, llvm::Value *col, llvm::Value *colEnd) {
         t.setPointers(nullptr, {}, nullptr, at.back());
         RowEmitter tileRows(t, g, space, group.buffers(at, c), c);
+        if (runs) {
+          llvm::Value *begin = t.b.CreateNSWAdd(t.b.CreateNSWMul(row, t.i64(n)), col);
+          llvm::Value *last = t.b.CreateNSWMul(t.b.CreateNSWAdd(row, t.i64(rows - 1)), t.i64(n));
+          tileRows.span(t.i64(0), begin, t.b.CreateNSWAdd(last, colEnd));
+          return;
+        }
         t.loop(
             0, rows, [&](llvm::Value *r) { tileRows.span(t.b.CreateNSWAdd(row, r), col, colEnd); },
             true);
