@@ -64,13 +64,13 @@ void futexWakeAll(std::atomic<uint32_t> &word) {
 /// A fixed set of worker threads. One caller runs a loop at a time (steps
 /// run their kernels in order, on one thread); the caller and the workers
 /// take tasks in chunks from a shared counter until none are left, so a
-/// thread the OS delays takes fewer tasks instead of holding the others up.
-/// A chunk is a thread's share of the loop: the caller, first to claim,
-/// takes the first share of every loop, so the rows (or blocks) a kernel
-/// wrote on one thread are the ones the next kernel reads there, from that
-/// core's caches (finer chunks, dealt as threads came free, sent about half
-/// of every kernel's data from one core to the other: the benchmark MLP's
-/// step ran 4% slower). Nothing inside a loop locks or allocates.
+/// thread the OS delays before it claims a chunk leaves it to the others
+/// (one delayed while it runs a chunk holds the loop up: the stall
+/// detection below handles that). A chunk is a thread's share of the loop: the caller, first to
+/// claim, takes the first share of every loop, so the rows (or blocks) a kernel wrote on one thread
+/// are the ones the next kernel reads there, from that core's caches (finer chunks, dealt as
+/// threads came free, sent about half of every kernel's data from one core to the other: the
+/// benchmark MLP's step ran 4% slower). Nothing inside a loop locks or allocates.
 class Pool {
 public:
   explicit Pool(int threads) : threads_(threads) {

@@ -4,10 +4,10 @@
 // point, nabla_parallel_for, which runs the tasks on a fixed pool of threads
 // (the calling thread is one of them) and returns when all are done. Each
 // thread takes a chunk of tasks (its share) from a shared counter as it
-// becomes free, the caller the first share, so a thread the OS delays
-// (another process on its core) takes fewer; each
-// task writes its own outputs, so results do not depend on which thread ran
-// it, nor on the thread count. When the caller still waits long for another
+// becomes free, the caller the first share; a thread the OS delays before
+// it claims its share leaves it to the others. Each task writes its own
+// outputs, so results do not depend on which thread ran it, nor on the
+// thread count. When the caller still waits long for another
 // thread's chunk, the OS has taken that thread's core: the caller then runs
 // loops alone for a spell (longer while stalls go on, up to 1.28 s)
 // before trying its workers again. Between loops the workers spin briefly
